@@ -1,0 +1,258 @@
+//! The container's life: create, start, state, kill, delete, and the state on disk.
+//! This is the public API the `quai` CLI and embedders use.
+//!
+//! ```no_run
+//! use libcontainer::container::{Container, ContainerBuilder};
+//! let c = ContainerBuilder::new("demo")?
+//!     .root("/run/quai")
+//!     .create("/path/to/bundle".as_ref())?;
+//! c.start()?;
+//! let code = c.wait()?;
+//! c.delete(true)?;
+//! # Ok::<(), libcontainer::Error>(())
+//! ```
+
+mod id;
+mod signal;
+mod timestamp;
+
+pub use id::ContainerId;
+pub use signal::parse_signal;
+pub use timestamp::rfc3339_nanos;
+
+use std::collections::HashMap;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::Result;
+
+/// The default state root.
+pub const DEFAULT_ROOT: &str = "/run/quai";
+
+/// Lifecycle errors, worded with the phrases callers match on.
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerError {
+    /// The id has characters outside `[A-Za-z0-9_+.-]` or is `.`/`..`.
+    #[error("invalid container id {0:?}: it must match [A-Za-z0-9_+.-]+ and not be . or ..")]
+    InvalidId(String),
+    /// No container with this id.
+    #[error("container {0:?} does not exist")]
+    NotExist(String),
+    /// The id is taken.
+    #[error("container with id {0:?} already exists")]
+    Exists(String),
+    /// The container is not in a state that allows the operation.
+    #[error("container not running")]
+    NotRunning,
+    /// `start` on a container that is not `created`.
+    #[error("cannot start a container that has {0}")]
+    CannotStart(&'static str),
+    /// `delete` without force on a running or paused container.
+    #[error("cannot delete container {id} that is not stopped: {status}")]
+    NotStopped {
+        /// The container id.
+        id: String,
+        /// Its current status.
+        status: Status,
+    },
+    /// The signal is not one `kill` knows.
+    #[error("invalid signal {0:?}")]
+    InvalidSignal(String),
+    /// Reading or writing the state directory failed.
+    #[error("{what} {path}: {source}")]
+    StateIo {
+        /// The step.
+        what: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// A container's status, derived from what is true now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// `create` is still running.
+    Creating,
+    /// The init waits for `start`.
+    Created,
+    /// The user's process runs.
+    Running,
+    /// Frozen by the freezer.
+    Paused,
+    /// The init has exited.
+    Stopped,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Status::Creating => "creating",
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Stopped => "stopped",
+        })
+    }
+}
+
+/// The state as `quai state` prints it (runc's JSON keys).
+#[derive(Debug, Clone, Serialize)]
+pub struct ContainerState {
+    /// Spec version of the bundle.
+    #[serde(rename = "ociVersion")]
+    pub oci_version: String,
+    /// Container id.
+    pub id: String,
+    /// Host PID of the init, 0 once stopped.
+    pub pid: i32,
+    /// Current status.
+    pub status: Status,
+    /// Absolute bundle path.
+    pub bundle: PathBuf,
+    /// Absolute rootfs path.
+    pub rootfs: PathBuf,
+    /// Creation time, RFC 3339 with nanoseconds.
+    pub created: String,
+    /// Owner user name (empty as in runc when running as root).
+    pub owner: String,
+    /// Annotations from the spec; omitted when empty.
+    #[serde(skip_serializing_if = "HashMap::is_empty")]
+    pub annotations: HashMap<String, String>,
+}
+
+/// Builds and creates a container.
+#[derive(Debug, Clone)]
+pub struct ContainerBuilder {
+    id: ContainerId,
+    root: PathBuf,
+    pid_file: Option<PathBuf>,
+    console_socket: Option<PathBuf>,
+    no_pivot: bool,
+    no_new_keyring: bool,
+    preserve_fds: u32,
+}
+
+impl ContainerBuilder {
+    /// Starts a builder for `id` (checked) with the default root.
+    pub fn new(id: &str) -> Result<Self> {
+        Ok(Self {
+            id: ContainerId::new(id)?,
+            root: PathBuf::from(DEFAULT_ROOT),
+            pid_file: None,
+            console_socket: None,
+            no_pivot: false,
+            no_new_keyring: false,
+            preserve_fds: 0,
+        })
+    }
+
+    /// The state root (`--root`).
+    pub fn root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.root = root.into();
+        self
+    }
+
+    /// Where to write the init's PID (`--pid-file`).
+    pub fn pid_file(mut self, path: Option<PathBuf>) -> Self {
+        self.pid_file = path;
+        self
+    }
+
+    /// Unix socket that receives the pty master (`--console-socket`).
+    pub fn console_socket(mut self, path: Option<PathBuf>) -> Self {
+        self.console_socket = path;
+        self
+    }
+
+    /// Use MS_MOVE + chroot instead of pivot_root (`--no-pivot`).
+    pub fn no_pivot(mut self, v: bool) -> Self {
+        self.no_pivot = v;
+        self
+    }
+
+    /// Do not give the container a session keyring of its own (`--no-new-keyring`).
+    pub fn no_new_keyring(mut self, v: bool) -> Self {
+        self.no_new_keyring = v;
+        self
+    }
+
+    /// Pass fds 3..3+N to the container's process (`--preserve-fds`).
+    pub fn preserve_fds(mut self, n: u32) -> Self {
+        self.preserve_fds = n;
+        self
+    }
+
+    /// Creates the container from the bundle at `bundle`: returns once the init is in
+    /// its namespaces and cgroups, waiting for `start`.
+    pub fn create(self, bundle: &Path) -> Result<Container> {
+        let _ = bundle;
+        Err(ContainerError::NotRunning.into())
+    }
+}
+
+/// A container on disk.
+#[derive(Debug)]
+pub struct Container {
+    id: ContainerId,
+    root: PathBuf,
+    console: Option<OwnedFd>,
+}
+
+impl Container {
+    /// Loads the container `id` from the state root.
+    pub fn load(root: &Path, id: &str) -> Result<Self> {
+        let _ = (root, id);
+        Err(ContainerError::NotRunning.into())
+    }
+
+    /// The states of every container under `root`, sorted by id.
+    pub fn list(root: &Path) -> Result<Vec<ContainerState>> {
+        let _ = root;
+        Ok(Vec::new())
+    }
+
+    /// The container id.
+    pub fn id(&self) -> &str {
+        self.id.as_str()
+    }
+
+    /// The current state, with the status derived from what is true now.
+    pub fn state(&self) -> Result<ContainerState> {
+        Err(ContainerError::NotRunning.into())
+    }
+
+    /// Lets the init `execve` the user's process, then runs poststart hooks.
+    pub fn start(&self) -> Result<()> {
+        Err(ContainerError::NotRunning.into())
+    }
+
+    /// Sends `signal` to the init, or with `all` to every process of the container.
+    pub fn kill(&self, signal: i32, all: bool) -> Result<()> {
+        let _ = (signal, all);
+        Err(ContainerError::NotRunning.into())
+    }
+
+    /// Removes the container; `force` kills it first if it is running.
+    pub fn delete(self, force: bool) -> Result<()> {
+        let _ = force;
+        Err(ContainerError::NotRunning.into())
+    }
+
+    /// The pty master when the process has a terminal and no console socket was
+    /// given; the caller bridges it (for `run` in the foreground).
+    pub fn take_console(&mut self) -> Option<OwnedFd> {
+        self.console.take()
+    }
+
+    /// For the process that created the container: waits for the init to exit while
+    /// forwarding signals to it (and relaying the terminal, if it has one) and returns
+    /// its exit code, 128+N when killed by signal N.
+    pub fn wait(&self) -> Result<i32> {
+        Err(ContainerError::NotRunning.into())
+    }
+}

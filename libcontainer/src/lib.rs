@@ -1,0 +1,36 @@
+//! `libcontainer`: the kernel work of an OCI container runtime.
+//!
+//! The modules are layered and import only downwards (see `DESIGN.md`):
+//!
+//! 1. [`spec`] (config.json loaded and validated) and the small shared wrappers:
+//!    [`rootdir`] (fd-based path resolution inside a rootfs), [`procfs`] (a verified
+//!    handle on `/proc`), [`pidfd`] (signals and waits that cannot hit a recycled PID),
+//!    [`channel`] (typed parent/init messages).
+//! 2. The mechanisms, each knowing only layer 1: [`namespaces`], [`rootfs`], [`cgroups`],
+//!    [`capabilities`], [`identity`], [`limits`], [`hooks`], [`tty`].
+//! 3. [`process`]: the parent/init protocol that composes the mechanisms.
+//! 4. [`container`]: the lifecycle, the state on disk and the public API.
+//!
+//! Embedders start with [`container::ContainerBuilder`].
+
+pub mod channel;
+pub mod pidfd;
+pub mod procfs;
+pub mod rootdir;
+pub mod spec;
+
+pub mod capabilities;
+pub mod cgroups;
+pub mod hooks;
+pub mod identity;
+pub mod limits;
+pub mod namespaces;
+pub mod rootfs;
+pub mod tty;
+
+pub mod process;
+
+pub mod container;
+
+mod error;
+pub use error::{Error, Result};

@@ -1,0 +1,108 @@
+//! A handle on `/proc` that is checked to be the real procfs, and the few facts we read
+//! from it about processes.
+
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+use crate::rootdir::openat2;
+
+/// An `O_PATH` fd of a procfs mount, verified with `fstatfs`.
+#[derive(Debug)]
+pub struct ProcHandle {
+    fd: OwnedFd,
+}
+
+impl ProcHandle {
+    /// Opens `/proc` and checks that it is procfs.
+    pub fn open() -> io::Result<Self> {
+        Self::open_at(Path::new("/proc"))
+    }
+
+    /// Opens a procfs mount at `path` and checks that it is procfs.
+    pub fn open_at(path: &Path) -> io::Result<Self> {
+        let fd = openat2(libc::AT_FDCWD, path, libc::O_PATH | libc::O_DIRECTORY, 0, libc::RESOLVE_NO_SYMLINKS)?;
+        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+        // SAFETY: `fd` is open and `st` is a valid out-pointer.
+        if unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if st.f_type != libc::PROC_SUPER_MAGIC {
+            return Err(io::Error::other(format!("{} is not procfs", path.display())));
+        }
+        Ok(Self { fd })
+    }
+
+    /// Opens a file below this procfs, refusing symlinks other than the `self` ones
+    /// procfs provides, and never crossing into another filesystem.
+    pub fn open_file(&self, rel: &str, flags: i32) -> io::Result<OwnedFd> {
+        openat2(self.fd.as_raw_fd(), Path::new(rel), flags, 0, libc::RESOLVE_NO_XDEV | libc::RESOLVE_NO_MAGICLINKS)
+    }
+
+    /// Reads a whole file below this procfs.
+    pub fn read(&self, rel: &str) -> io::Result<String> {
+        let fd = self.open_file(rel, libc::O_RDONLY)?;
+        let mut s = String::new();
+        std::fs::File::from(fd).read_to_string(&mut s)?;
+        Ok(s)
+    }
+
+    /// Writes `data` to a file below this procfs in one `write`.
+    pub fn write(&self, rel: &str, data: &str) -> io::Result<()> {
+        use std::io::Write;
+        let fd = self.open_file(rel, libc::O_WRONLY)?;
+        std::fs::File::from(fd).write_all(data.as_bytes())
+    }
+
+    /// The start time (field 22 of `/proc/<pid>/stat`) and the state letter of `pid`.
+    pub fn stat(&self, pid: i32) -> io::Result<ProcStat> {
+        parse_stat(&self.read(&format!("{pid}/stat"))?)
+    }
+}
+
+/// What we need from `/proc/<pid>/stat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcStat {
+    /// Process state letter (`R`, `S`, `Z`, ...).
+    pub state: char,
+    /// Start time in clock ticks since boot; with the PID it names a process uniquely.
+    pub start_time: u64,
+}
+
+/// Parses `/proc/<pid>/stat`; the command name may contain spaces and parentheses, so
+/// fields are counted from the last `)`.
+pub fn parse_stat(s: &str) -> io::Result<ProcStat> {
+    let bad = || io::Error::new(io::ErrorKind::InvalidData, "malformed /proc/<pid>/stat");
+    let rest = &s[s.rfind(')').ok_or_else(bad)? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3 (state); start time is field 22.
+    let state = fields.first().and_then(|f| f.chars().next()).ok_or_else(bad)?;
+    let start_time = fields.get(19).ok_or_else(bad)?.parse().map_err(|_| bad())?;
+    Ok(ProcStat { state, start_time })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stat_with_odd_comm() {
+        let line = "42 (a) b) c) S 1 42 42 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 12345 1000 10";
+        let st = parse_stat(line).unwrap();
+        assert_eq!(st.state, 'S');
+        assert_eq!(st.start_time, 12345);
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(parse_stat("nonsense").is_err());
+        assert!(parse_stat("1 (x) S 1").is_err());
+    }
+
+    #[test]
+    fn reads_own_stat() {
+        let p = ProcHandle::open().unwrap();
+        let st = p.stat(std::process::id() as i32).unwrap();
+        assert!(st.start_time > 0);
+    }
+}

@@ -1,0 +1,193 @@
+//! Path resolution that cannot leave a directory: every path inside a container's rootfs
+//! is opened relative to a directory fd with `openat2(RESOLVE_IN_ROOT)`, so a symlink
+//! planted in an image can never redirect a mount, mknod or write to the host.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+/// An open directory through which paths are resolved as if it were `/`.
+#[derive(Debug)]
+pub struct RootfsDir {
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
+/// The path through which an fd can be named to system calls that take a path.
+pub fn fd_path(fd: BorrowedFd<'_>) -> PathBuf {
+    PathBuf::from(format!("/proc/thread-self/fd/{}", fd.as_raw_fd()))
+}
+
+fn cstr(p: &Path) -> io::Result<CString> {
+    CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+/// `openat2(2)` with the given `resolve` flags.
+pub fn openat2(dirfd: RawFd, path: &Path, flags: i32, mode: u32, resolve: u64) -> io::Result<OwnedFd> {
+    let c = cstr(path)?;
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (flags | libc::O_CLOEXEC) as u64;
+    how.mode = if flags & (libc::O_CREAT | libc::O_TMPFILE) != 0 { mode as u64 } else { 0 };
+    how.resolve = resolve;
+    loop {
+        // SAFETY: `c` and `how` outlive the call; the kernel returns a new fd or -1.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                dirfd,
+                c.as_ptr(),
+                &how as *const libc::open_how,
+                std::mem::size_of::<libc::open_how>(),
+            )
+        };
+        if r >= 0 {
+            // SAFETY: a successful openat2 returns a fresh fd we now own.
+            return Ok(unsafe { OwnedFd::from_raw_fd(r as RawFd) });
+        }
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EAGAIN) && e.raw_os_error() != Some(libc::EINTR) {
+            return Err(e);
+        }
+    }
+}
+
+const IN_ROOT: u64 = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+
+/// Makes a path relative ("/a/b" -> "a/b"), dropping `.` components; `..` is left to
+/// the kernel, which keeps it inside the root under `RESOLVE_IN_ROOT`.
+pub fn relative(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+            Component::ParentDir => out.push(".."),
+            Component::Normal(n) => out.push(n),
+        }
+    }
+    out
+}
+
+impl RootfsDir {
+    /// Opens `path` (a host path) as the root of later resolutions.
+    pub fn open(path: &Path) -> io::Result<Self> {
+        let fd = openat2(libc::AT_FDCWD, path, libc::O_PATH | libc::O_DIRECTORY, 0, 0)?;
+        Ok(Self { fd, path: path.to_path_buf() })
+    }
+
+    /// The host path this directory was opened from (for messages only).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Opens `path` inside the root with `flags` (O_CLOEXEC is always added).
+    pub fn open_in(&self, path: &Path, flags: i32) -> io::Result<OwnedFd> {
+        let rel = relative(path);
+        let rel = if rel.as_os_str().is_empty() { PathBuf::from(".") } else { rel };
+        openat2(self.fd.as_raw_fd(), &rel, flags, 0, IN_ROOT)
+    }
+
+    /// Opens `path` as an `O_PATH` fd, following symlinks only inside the root.
+    pub fn open_path(&self, path: &Path) -> io::Result<OwnedFd> {
+        self.open_in(path, libc::O_PATH)
+    }
+
+    /// Creates every missing directory of `path` inside the root and returns an
+    /// `O_PATH` fd of the last one. Each step is resolved inside the root.
+    pub fn mkdir_all(&self, path: &Path, mode: u32) -> io::Result<OwnedFd> {
+        let rel = relative(path);
+        let mut cur = self.open_in(Path::new("."), libc::O_PATH | libc::O_DIRECTORY)?;
+        let mut so_far = PathBuf::new();
+        for comp in rel.components() {
+            so_far.push(comp);
+            match self.open_in(&so_far, libc::O_PATH | libc::O_DIRECTORY) {
+                Ok(fd) => cur = fd,
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                    let name = cstr(Path::new(comp.as_os_str()))?;
+                    // SAFETY: `cur` is a directory fd and `name` a single component.
+                    let r = unsafe { libc::mkdirat(cur.as_raw_fd(), name.as_ptr(), mode) };
+                    if r != 0 {
+                        let e = io::Error::last_os_error();
+                        if e.raw_os_error() != Some(libc::EEXIST) {
+                            return Err(e);
+                        }
+                    }
+                    cur = self.open_in(&so_far, libc::O_PATH | libc::O_DIRECTORY)?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(cur)
+    }
+
+    /// Creates an empty regular file at `path` (and its parent directories) if it does
+    /// not exist, and returns an `O_PATH` fd of whatever is there.
+    pub fn create_file(&self, path: &Path, mode: u32) -> io::Result<OwnedFd> {
+        if let Ok(fd) = self.open_path(path) {
+            return Ok(fd);
+        }
+        let rel = relative(path);
+        let parent = rel.parent().unwrap_or(Path::new(""));
+        let name = rel.file_name().ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let dir = self.mkdir_all(parent, 0o755)?;
+        let dir = openat2(dir.as_raw_fd(), Path::new("."), libc::O_DIRECTORY | libc::O_RDONLY, 0, 0)?;
+        let f = openat2(
+            dir.as_raw_fd(),
+            Path::new(name),
+            libc::O_CREAT | libc::O_WRONLY | libc::O_NOFOLLOW,
+            mode,
+            libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS,
+        )?;
+        drop(f);
+        self.open_path(path)
+    }
+}
+
+impl AsFd for RootfsDir {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn tmpdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("quai-rootdir-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn relative_strips_root_and_dots() {
+        assert_eq!(relative(Path::new("/a/./b/")), PathBuf::from("a/b"));
+        assert_eq!(relative(Path::new("/")), PathBuf::new());
+        assert_eq!(relative(Path::new("/a/../b")), PathBuf::from("a/../b"));
+    }
+
+    #[test]
+    fn absolute_symlink_stays_inside_root() {
+        let d = tmpdir("abs");
+        std::fs::create_dir_all(d.join("etc")).unwrap();
+        symlink("/etc", d.join("evil")).unwrap();
+        let root = RootfsDir::open(&d).unwrap();
+        // mkdir through the link must land in <root>/etc, not the host's /etc.
+        root.mkdir_all(Path::new("/evil/quai-probe-dir"), 0o755).unwrap();
+        assert!(d.join("etc/quai-probe-dir").is_dir());
+        assert!(!Path::new("/etc/quai-probe-dir").exists());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn dotdot_cannot_escape() {
+        let d = tmpdir("dotdot");
+        let root = RootfsDir::open(&d).unwrap();
+        root.create_file(Path::new("/../../x/file"), 0o644).unwrap();
+        assert!(d.join("x/file").is_file());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}

@@ -1,0 +1,100 @@
+//! Loading and validating a bundle's `config.json`.
+//!
+//! The runtime-spec types come from `oci-spec`; this module is the one place that reads
+//! them from disk and checks them, so every later step may assume a [`Bundle`] is sound:
+//! a supported `ociVersion`, an existing root directory, absolute mount destinations,
+//! no duplicate namespaces, mappings exactly when a user namespace is made, and no
+//! feature this runtime does not implement yet.
+
+mod default;
+mod validate;
+
+pub use default::default_spec;
+
+use std::path::{Path, PathBuf};
+
+pub use oci_spec::runtime::{
+    Hook, Hooks, LinuxCapabilities, LinuxDevice, LinuxDeviceType, LinuxIdMapping, LinuxNamespace,
+    LinuxNamespaceType, LinuxResources, Mount, PosixRlimit, PosixRlimitType, Process, Spec, User,
+};
+
+/// Why a bundle was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// The bundle directory or its config could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file or directory that failed.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// config.json is not valid JSON, or a field has the wrong type.
+    #[error("invalid config.json: {0}")]
+    Parse(String),
+    /// config.json is well formed but asks for something invalid.
+    #[error("invalid config.json: {0}")]
+    Invalid(String),
+    /// The spec asks for a feature this runtime does not implement yet.
+    #[error("{0} is not supported by quai yet")]
+    Unsupported(&'static str),
+}
+
+/// A bundle whose config has been loaded and validated.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    /// Absolute path of the bundle directory.
+    pub dir: PathBuf,
+    /// The validated spec.
+    pub spec: Spec,
+    /// Absolute, canonical path of the root filesystem.
+    pub rootfs: PathBuf,
+}
+
+impl Bundle {
+    /// Loads `<dir>/config.json` and validates it for `create`.
+    pub fn load(dir: &Path) -> Result<Self, SpecError> {
+        let dir = std::path::absolute(dir).map_err(|source| SpecError::Read { path: dir.to_path_buf(), source })?;
+        let cfg = dir.join("config.json");
+        let text = std::fs::read_to_string(&cfg).map_err(|source| SpecError::Read { path: cfg.clone(), source })?;
+        let spec = parse(&text)?;
+        let root = spec.root().as_ref().ok_or_else(|| SpecError::Invalid("root must be set".into()))?;
+        let rootfs = dir.join(root.path());
+        let rootfs = std::fs::canonicalize(&rootfs).map_err(|source| SpecError::Read { path: rootfs.clone(), source })?;
+        if !rootfs.is_dir() {
+            return Err(SpecError::Invalid(format!("rootfs {} is not a directory", rootfs.display())));
+        }
+        validate::check(&spec)?;
+        Ok(Self { dir, spec, rootfs })
+    }
+
+    /// The container process; validation guarantees it is present.
+    pub fn process(&self) -> &Process {
+        self.spec.process().as_ref().expect("validated: process is present")
+    }
+
+    /// The namespaces of the spec (empty when `linux` is absent).
+    pub fn namespaces(&self) -> &[LinuxNamespace] {
+        self.spec.linux().as_ref().and_then(|l| l.namespaces().as_deref()).unwrap_or(&[])
+    }
+
+    /// The namespace entry of the given type, if the spec lists one.
+    pub fn namespace(&self, typ: LinuxNamespaceType) -> Option<&LinuxNamespace> {
+        self.namespaces().iter().find(|n| n.typ() == typ)
+    }
+
+    /// True when the spec makes a new namespace of `typ` (listed without a path).
+    pub fn makes_namespace(&self, typ: LinuxNamespaceType) -> bool {
+        self.namespace(typ).is_some_and(|n| n.path().is_none())
+    }
+
+    /// The annotations (empty map when absent).
+    pub fn annotations(&self) -> std::collections::HashMap<String, String> {
+        self.spec.annotations().clone().unwrap_or_default()
+    }
+}
+
+/// Parses config.json text into a spec, with the JSON error's position in the message.
+pub fn parse(text: &str) -> Result<Spec, SpecError> {
+    serde_json::from_str(text).map_err(|e| SpecError::Parse(e.to_string()))
+}

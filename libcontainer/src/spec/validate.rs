@@ -1,0 +1,224 @@
+//! The checks a spec must pass before anything is created for it.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use super::SpecError;
+
+fn invalid(msg: impl Into<String>) -> SpecError {
+    SpecError::Invalid(msg.into())
+}
+
+/// Runs every check on `spec`.
+pub(super) fn check(spec: &Spec) -> Result<(), SpecError> {
+    check_version(spec.version())?;
+    check_process(spec)?;
+    check_mounts(spec)?;
+    check_namespaces(spec)?;
+    check_hooks(spec)?;
+    check_unsupported(spec)?;
+    Ok(())
+}
+
+/// Any 1.x version is accepted (1.0.0 through 1.3.x are what clients write); another
+/// major version is not ours to guess at.
+pub(crate) fn check_version(v: &str) -> Result<(), SpecError> {
+    let core = v.split(['-', '+']).next().unwrap_or("");
+    let parts: Vec<&str> = core.split('.').collect();
+    if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || p.parse::<u64>().is_err()) {
+        return Err(invalid(format!("ociVersion {v:?} is not a semantic version")));
+    }
+    if parts[0] != "1" {
+        return Err(invalid(format!("unsupported ociVersion {v:?}: only 1.x is supported")));
+    }
+    Ok(())
+}
+
+fn check_process(spec: &Spec) -> Result<(), SpecError> {
+    let p = spec.process().as_ref().ok_or_else(|| invalid("process must be set"))?;
+    if p.args().as_ref().is_none_or(|a| a.is_empty()) {
+        return Err(invalid("args must not be empty"));
+    }
+    if !p.cwd().is_absolute() {
+        return Err(invalid(format!("cwd {:?} is not an absolute path", p.cwd())));
+    }
+    if let Some(env) = p.env() {
+        if let Some(bad) = env.iter().find(|e| !e.contains('=') || e.starts_with('=')) {
+            return Err(invalid(format!("env entry {bad:?} is not of the form KEY=value")));
+        }
+    }
+    if p.apparmor_profile().as_deref().is_some_and(|s| !s.is_empty())
+        && !Path::new("/sys/kernel/security/apparmor").exists()
+    {
+        return Err(invalid("apparmor profile is set but AppArmor is not enabled on this host"));
+    }
+    Ok(())
+}
+
+fn check_mounts(spec: &Spec) -> Result<(), SpecError> {
+    for m in spec.mounts().as_deref().unwrap_or(&[]) {
+        if !m.destination().is_absolute() {
+            return Err(invalid(format!("mount destination {:?} is not an absolute path", m.destination())));
+        }
+    }
+    Ok(())
+}
+
+fn check_namespaces(spec: &Spec) -> Result<(), SpecError> {
+    let linux = spec.linux().as_ref();
+    let nss = linux.and_then(|l| l.namespaces().as_deref()).unwrap_or(&[]);
+    let mut seen = HashSet::new();
+    for ns in nss {
+        if !seen.insert(ns.typ()) {
+            return Err(invalid(format!("namespace {:?} is listed twice", ns.typ())));
+        }
+        if let Some(p) = ns.path() {
+            if !p.is_absolute() {
+                return Err(invalid(format!("namespace path {p:?} is not absolute")));
+            }
+        }
+    }
+    let has = |t: LinuxNamespaceType| nss.iter().any(|n| n.typ() == t);
+    let new_user = nss.iter().any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none());
+    let uid_maps = linux.and_then(|l| l.uid_mappings().as_ref()).is_some_and(|m| !m.is_empty());
+    let gid_maps = linux.and_then(|l| l.gid_mappings().as_ref()).is_some_and(|m| !m.is_empty());
+    if new_user && (!uid_maps || !gid_maps) {
+        return Err(invalid("user namespace enabled, but no uid or gid mappings found"));
+    }
+    if !has(LinuxNamespaceType::User) && (uid_maps || gid_maps) {
+        return Err(invalid("uid/gid mappings are set but no user namespace is configured"));
+    }
+    if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
+        return Err(invalid("unable to set hostname without a private UTS namespace"));
+    }
+    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
+        return Err(invalid("unable to set domainname without a private UTS namespace"));
+    }
+    if linux.and_then(|l| l.time_offsets().as_ref()).is_some_and(|t| !t.is_empty())
+        && !nss.iter().any(|n| n.typ() == LinuxNamespaceType::Time && n.path().is_none())
+    {
+        return Err(invalid("timeOffsets are set but no new time namespace is configured"));
+    }
+    if !has(LinuxNamespaceType::Mount) {
+        return Err(invalid("a mount namespace is required"));
+    }
+    Ok(())
+}
+
+fn check_hooks(spec: &Spec) -> Result<(), SpecError> {
+    let Some(h) = spec.hooks() else { return Ok(()) };
+    let all = [
+        h.prestart(),
+        h.create_runtime(),
+        h.create_container(),
+        h.start_container(),
+        h.poststart(),
+        h.poststop(),
+    ];
+    for hook in all.into_iter().flatten().flatten() {
+        if !hook.path().is_absolute() {
+            return Err(invalid(format!("hook path {:?} is not absolute", hook.path())));
+        }
+        if hook.timeout().is_some_and(|t| t <= 0) {
+            return Err(invalid(format!("hook {:?} has a timeout that is not positive", hook.path())));
+        }
+    }
+    Ok(())
+}
+
+fn check_unsupported(spec: &Spec) -> Result<(), SpecError> {
+    let Some(linux) = spec.linux() else { return Ok(()) };
+    if linux.seccomp().is_some() {
+        return Err(SpecError::Unsupported("linux.seccomp"));
+    }
+    if linux.intel_rdt().is_some() {
+        return Err(SpecError::Unsupported("linux.intelRdt"));
+    }
+    if linux.personality().is_some() {
+        return Err(SpecError::Unsupported("linux.personality"));
+    }
+    if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
+        return Err(SpecError::Unsupported("linux.netDevices"));
+    }
+    if linux.memory_policy().is_some() {
+        return Err(SpecError::Unsupported("linux.memoryPolicy"));
+    }
+    if let Some(p) = spec.process() {
+        if p.scheduler().is_some() {
+            return Err(SpecError::Unsupported("process.scheduler"));
+        }
+        if p.io_priority().is_some() {
+            return Err(SpecError::Unsupported("process.ioPriority"));
+        }
+        if p.exec_cpu_affinity().is_some() {
+            return Err(SpecError::Unsupported("process.execCPUAffinity"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::parse;
+
+    const BASE: &str = r#"{"ociVersion":"1.0.2","root":{"path":"rootfs"},
+        "process":{"args":["sh"],"cwd":"/","user":{"uid":0,"gid":0}},
+        "linux":{"namespaces":[{"type":"mount"},{"type":"pid"}]}}"#;
+
+    fn with(patch: &str) -> Result<(), SpecError> {
+        let mut v: serde_json::Value = serde_json::from_str(BASE).unwrap();
+        let p: serde_json::Value = serde_json::from_str(patch).unwrap();
+        merge(&mut v, p);
+        check(&parse(&v.to_string())?)
+    }
+
+    fn merge(a: &mut serde_json::Value, b: serde_json::Value) {
+        match (a, b) {
+            (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+                for (k, v) in b {
+                    merge(a.entry(k).or_insert(serde_json::Value::Null), v);
+                }
+            }
+            (a, b) => *a = b,
+        }
+    }
+
+    #[test]
+    fn base_is_valid() {
+        with("{}").unwrap();
+    }
+
+    #[test]
+    fn versions() {
+        for ok in ["1.0.0", "1.0.2-dev", "1.1.0", "1.2.1", "1.3.0"] {
+            check_version(ok).unwrap();
+        }
+        for bad in ["2.0.0", "0.9.0", "1.0", "abc", ""] {
+            assert!(check_version(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_fields() {
+        assert!(with(r#"{"process":{"args":[]}}"#).is_err());
+        assert!(with(r#"{"process":{"cwd":"rel"}}"#).is_err());
+        assert!(with(r#"{"process":{"env":["NOEQUALS"]}}"#).is_err());
+        assert!(with(r#"{"mounts":[{"destination":"rel","type":"tmpfs","source":"tmpfs"}]}"#).is_err());
+        assert!(with(r#"{"linux":{"namespaces":[{"type":"mount"},{"type":"mount"}]}}"#).is_err());
+        assert!(with(r#"{"linux":{"namespaces":[{"type":"pid"}]}}"#).is_err());
+        assert!(with(r#"{"linux":{"namespaces":[{"type":"mount"},{"type":"user"}]}}"#).is_err());
+        assert!(with(r#"{"linux":{"uidMappings":[{"hostID":1,"containerID":0,"size":1}]}}"#).is_err());
+        assert!(with(r#"{"hostname":"x"}"#).is_err());
+        assert!(with(r#"{"hooks":{"prestart":[{"path":"rel"}]}}"#).is_err());
+        assert!(with(r#"{"linux":{"seccomp":{"defaultAction":"SCMP_ACT_ALLOW"}}}"#).is_err());
+    }
+
+    #[test]
+    fn wrong_type_is_parse_error() {
+        let e = parse(r#"{"ociVersion":"1.0.0","process":{"args":"sh"}}"#).unwrap_err();
+        assert!(matches!(e, SpecError::Parse(_)), "{e}");
+    }
+}

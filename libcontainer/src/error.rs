@@ -2,9 +2,9 @@
 //! modules never import this type; only `container` (layer 4) returns it.
 
 use crate::{
-    capabilities::CapsError, cgroups::CgroupError, container::ContainerError, hooks::HookError, identity::IdentityError,
-    limits::LimitsError, namespaces::NamespaceError, process::ProcessError, rootfs::RootfsError, spec::SpecError,
-    tty::TtyError,
+    capabilities::CapsError, cgroups::CgroupError, container::ContainerError, hooks::HookError,
+    identity::IdentityError, limits::LimitsError, namespaces::NamespaceError,
+    process::ProcessError, rootfs::RootfsError, spec::SpecError, tty::TtyError,
 };
 
 /// Everything the public API can fail with.

@@ -26,6 +26,7 @@ pub mod identity;
 pub mod limits;
 pub mod namespaces;
 pub mod rootfs;
+pub mod sysctl;
 pub mod tty;
 
 pub mod process;

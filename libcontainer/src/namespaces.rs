@@ -1,8 +1,326 @@
-//! Namespaces. PLACEHOLDER.
-/// Namespace errors.
+//! Namespaces: which ones the init is cloned into, which it joins by path, the ones it
+//! unshares late (cgroup, after cgroup placement; time, so offsets can be written
+//! before anything enters it), the uid/gid maps, and the UTS names.
+
+use std::collections::HashMap;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use nix::sched::CloneFlags;
+
+use crate::procfs::ProcHandle;
+use crate::rootdir::openat2;
+use crate::spec::{Bundle, LinuxIdMapping, LinuxNamespaceType};
+
+/// Why a namespace step failed.
 #[derive(Debug, thiserror::Error)]
 pub enum NamespaceError {
-    /// A call failed.
+    /// Opening or joining a namespace by path failed.
+    #[error("failed to join {typ} namespace {path}: {source}")]
+    Join {
+        /// The namespace type.
+        typ: &'static str,
+        /// Its path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A system call failed.
+    #[error("{what}: {source}")]
+    Sys {
+        /// The step.
+        what: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A combination the kernel cannot give us.
     #[error("{0}")]
-    Failed(String),
+    Unsupported(&'static str),
+}
+
+fn sys(what: impl Into<String>) -> impl FnOnce(nix::Error) -> NamespaceError {
+    let what = what.into();
+    move |e| NamespaceError::Sys {
+        what,
+        source: e.into(),
+    }
+}
+
+/// The kernel's name for a namespace type.
+pub fn kind_name(t: LinuxNamespaceType) -> &'static str {
+    match t {
+        LinuxNamespaceType::Mount => "mnt",
+        LinuxNamespaceType::Cgroup => "cgroup",
+        LinuxNamespaceType::Uts => "uts",
+        LinuxNamespaceType::Ipc => "ipc",
+        LinuxNamespaceType::User => "user",
+        LinuxNamespaceType::Pid => "pid",
+        LinuxNamespaceType::Network => "net",
+        LinuxNamespaceType::Time => "time",
+    }
+}
+
+fn clone_flag(t: LinuxNamespaceType) -> CloneFlags {
+    match t {
+        LinuxNamespaceType::Mount => CloneFlags::CLONE_NEWNS,
+        LinuxNamespaceType::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+        LinuxNamespaceType::Uts => CloneFlags::CLONE_NEWUTS,
+        LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
+        LinuxNamespaceType::User => CloneFlags::CLONE_NEWUSER,
+        LinuxNamespaceType::Pid => CloneFlags::CLONE_NEWPID,
+        LinuxNamespaceType::Network => CloneFlags::CLONE_NEWNET,
+        LinuxNamespaceType::Time => CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),
+    }
+}
+
+/// The flags the init is cloned with: every new namespace except cgroup and time,
+/// which it unshares itself later ([`unshare_late`]).
+pub fn clone_flags(bundle: &Bundle) -> Result<CloneFlags, NamespaceError> {
+    let joins_user = bundle
+        .namespace(LinuxNamespaceType::User)
+        .is_some_and(|n| n.path().is_some());
+    let mut flags = CloneFlags::empty();
+    for ns in bundle.namespaces() {
+        let t = ns.typ();
+        if ns.path().is_some() || matches!(t, LinuxNamespaceType::Cgroup | LinuxNamespaceType::Time)
+        {
+            continue;
+        }
+        if joins_user && t == LinuxNamespaceType::Pid {
+            return Err(NamespaceError::Unsupported(
+                "joining a user namespace by path while creating a new pid namespace is not supported yet",
+            ));
+        }
+        flags |= clone_flag(t);
+    }
+    Ok(flags)
+}
+
+/// Namespaces to join, opened before any is joined (joining the mount namespace changes
+/// what later paths mean). The user namespace comes first so that the others are
+/// joined with its capabilities.
+#[derive(Debug)]
+pub struct Joins {
+    list: Vec<(LinuxNamespaceType, PathBuf, OwnedFd)>,
+    /// New namespaces made after joining a user namespace (they must be owned by it).
+    late_new: CloneFlags,
+}
+
+/// Opens every namespace path of the spec except pid (joined by the parent before
+/// cloning, see [`join_pid_for_children`]).
+pub fn open_joins(bundle: &Bundle) -> Result<Joins, NamespaceError> {
+    let mut list = Vec::new();
+    for ns in bundle.namespaces() {
+        let (t, Some(path)) = (ns.typ(), ns.path()) else {
+            continue;
+        };
+        if t == LinuxNamespaceType::Pid {
+            continue;
+        }
+        let fd = openat2(libc::AT_FDCWD, path, libc::O_RDONLY, 0, 0).map_err(|source| {
+            NamespaceError::Join {
+                typ: kind_name(t),
+                path: path.clone(),
+                source,
+            }
+        })?;
+        list.push((t, path.clone(), fd));
+    }
+    list.sort_by_key(|(t, _, _)| *t != LinuxNamespaceType::User);
+    let joins_user = list.iter().any(|(t, _, _)| *t == LinuxNamespaceType::User);
+    let late_new = if joins_user {
+        clone_flags(bundle)?
+    } else {
+        CloneFlags::empty()
+    };
+    Ok(Joins { list, late_new })
+}
+
+impl Joins {
+    /// The flags to clone with: none when a user namespace is joined, since the new
+    /// namespaces must then be made inside it ([`Joins::enter`] does).
+    pub fn adjust_clone_flags(&self, flags: CloneFlags) -> CloneFlags {
+        if self.late_new.is_empty() {
+            flags
+        } else {
+            CloneFlags::empty()
+        }
+    }
+
+    /// Joins every opened namespace, user first, then makes the new ones that had to
+    /// wait for the user namespace.
+    pub fn enter(self) -> Result<(), NamespaceError> {
+        for (t, path, fd) in &self.list {
+            nix::sched::setns(fd, clone_flag(*t)).map_err(|e| NamespaceError::Join {
+                typ: kind_name(*t),
+                path: path.clone(),
+                source: e.into(),
+            })?;
+        }
+        if !self.late_new.is_empty() {
+            nix::sched::unshare(self.late_new)
+                .map_err(sys("unshare new namespaces in the joined user namespace"))?;
+        }
+        Ok(())
+    }
+}
+
+/// In the runtime process, before cloning: joins the pid namespace the spec names, so
+/// that the init is created inside it (setns on a pid namespace only affects children).
+pub fn join_pid_for_children(bundle: &Bundle) -> Result<(), NamespaceError> {
+    let Some(path) = bundle
+        .namespace(LinuxNamespaceType::Pid)
+        .and_then(|n| n.path().as_ref())
+    else {
+        return Ok(());
+    };
+    let fd = openat2(libc::AT_FDCWD, path, libc::O_RDONLY, 0, 0).map_err(|source| {
+        NamespaceError::Join {
+            typ: "pid",
+            path: path.clone(),
+            source,
+        }
+    })?;
+    nix::sched::setns(&fd, CloneFlags::CLONE_NEWPID).map_err(|e| NamespaceError::Join {
+        typ: "pid",
+        path: path.clone(),
+        source: e.into(),
+    })
+}
+
+/// In the init, once it is in its cgroups: unshares the cgroup namespace (so its root
+/// is the container's cgroup) and the time namespace with its offsets (entered by the
+/// init's `execve`).
+pub fn unshare_late(bundle: &Bundle, proc: &ProcHandle) -> Result<(), NamespaceError> {
+    if bundle.makes_namespace(LinuxNamespaceType::Cgroup) {
+        nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP)
+            .map_err(sys("unshare cgroup namespace"))?;
+    }
+    if bundle.makes_namespace(LinuxNamespaceType::Time) {
+        nix::sched::unshare(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME))
+            .map_err(sys("unshare time namespace"))?;
+        let offsets = bundle
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.time_offsets().clone())
+            .unwrap_or_default();
+        let text = time_offsets_text(&offsets);
+        if !text.is_empty() {
+            proc.write("self/timens_offsets", &text)
+                .map_err(|source| NamespaceError::Sys {
+                    what: "write timens_offsets".into(),
+                    source,
+                })?;
+        }
+    }
+    Ok(())
+}
+
+fn time_offsets_text(offsets: &HashMap<String, oci_spec::runtime::LinuxTimeOffset>) -> String {
+    let mut keys: Vec<&String> = offsets.keys().collect();
+    keys.sort();
+    keys.iter()
+        .map(|k| {
+            let o = &offsets[*k];
+            format!(
+                "{k} {} {}\n",
+                o.secs().unwrap_or(0),
+                o.nanosecs().unwrap_or(0)
+            )
+        })
+        .collect()
+}
+
+/// Renders id mappings as the kernel wants them in `uid_map`/`gid_map`.
+pub fn id_map_text(maps: &[LinuxIdMapping]) -> String {
+    maps.iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect()
+}
+
+/// In the runtime process: writes the init's uid and gid maps.
+pub fn write_id_maps(proc: &ProcHandle, pid: i32, bundle: &Bundle) -> Result<(), NamespaceError> {
+    let Some(linux) = bundle.spec.linux() else {
+        return Ok(());
+    };
+    for (file, maps) in [
+        ("uid_map", linux.uid_mappings()),
+        ("gid_map", linux.gid_mappings()),
+    ] {
+        let text = id_map_text(maps.as_deref().unwrap_or(&[]));
+        if text.is_empty() {
+            continue;
+        }
+        proc.write(&format!("{pid}/{file}"), &text)
+            .map_err(|source| NamespaceError::Sys {
+                what: format!("write /proc/{pid}/{file}"),
+                source,
+            })?;
+    }
+    Ok(())
+}
+
+/// Sets the hostname and domainname given in the spec.
+pub fn set_uts_names(bundle: &Bundle) -> Result<(), NamespaceError> {
+    if let Some(h) = bundle.spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        nix::unistd::sethostname(h).map_err(sys("sethostname"))?;
+    }
+    if let Some(d) = bundle
+        .spec
+        .domainname()
+        .as_deref()
+        .filter(|d| !d.is_empty())
+    {
+        // SAFETY: pointer and length describe `d`.
+        if unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) } != 0 {
+            return Err(NamespaceError::Sys {
+                what: "setdomainname".into(),
+                source: std::io::Error::last_os_error(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Whether two processes share a namespace of the given kind (by inode).
+pub fn same_namespace(proc: &ProcHandle, a: &str, b: &str, kind: &str) -> bool {
+    let link = |p: &str| {
+        let fd = proc
+            .open_file(&format!("{p}/ns/{kind}"), libc::O_RDONLY)
+            .ok()?;
+        nix::sys::stat::fstat(&fd).ok().map(|s| s.st_ino)
+    };
+    matches!((link(a), link(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// Path of a namespace file of a process, for hooks and state.
+pub fn ns_path(pid: i32, kind: &str) -> PathBuf {
+    Path::new("/proc")
+        .join(pid.to_string())
+        .join("ns")
+        .join(kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_maps_render() {
+        let m: Vec<LinuxIdMapping> = serde_json::from_str(
+            r#"[{"containerID":0,"hostID":1000,"size":1},{"containerID":1,"hostID":100000,"size":65536}]"#,
+        )
+        .unwrap();
+        assert_eq!(id_map_text(&m), "0 1000 1\n1 100000 65536\n");
+    }
+
+    #[test]
+    fn offsets_render_sorted() {
+        let o: HashMap<String, oci_spec::runtime::LinuxTimeOffset> = serde_json::from_str(
+            r#"{"monotonic":{"secs":10,"nanosecs":5},"boottime":{"secs":-3}}"#,
+        )
+        .unwrap();
+        assert_eq!(time_offsets_text(&o), "boottime -3 0\nmonotonic 10 5\n");
+    }
 }

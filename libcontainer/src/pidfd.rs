@@ -23,7 +23,20 @@ impl Pidfd {
             return Err(io::Error::last_os_error());
         }
         // SAFETY: fresh fd from the kernel.
-        Ok(Self { fd: unsafe { OwnedFd::from_raw_fd(r as i32) }, pid })
+        Ok(Self {
+            fd: unsafe { OwnedFd::from_raw_fd(r as i32) },
+            pid,
+        })
+    }
+
+    /// Wraps a pidfd the kernel gave us (for example from `clone3`).
+    pub fn from_owned(fd: OwnedFd, pid: i32) -> Self {
+        Self { fd, pid }
+    }
+
+    /// The pidfd itself, for polling.
+    pub fn as_raw_fd(&self) -> i32 {
+        self.fd.as_raw_fd()
     }
 
     /// Opens a pidfd for `pid` only if it is still the process that started at
@@ -39,7 +52,9 @@ impl Pidfd {
         };
         // Checked after opening: if it matches now, the pidfd names that process.
         match proc.stat(pid) {
-            Ok(st) if st.start_time == start_time && st.state != 'Z' && st.state != 'X' => Ok(Some(fd)),
+            Ok(st) if st.start_time == start_time && st.state != 'Z' && st.state != 'X' => {
+                Ok(Some(fd))
+            }
             Ok(_) => Ok(None),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
@@ -55,7 +70,13 @@ impl Pidfd {
     pub fn signal(&self, sig: i32) -> io::Result<()> {
         // SAFETY: plain syscall on an fd we own.
         let r = unsafe {
-            libc::syscall(libc::SYS_pidfd_send_signal, self.fd.as_raw_fd(), sig, std::ptr::null::<libc::siginfo_t>(), 0)
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.fd.as_raw_fd(),
+                sig,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
         };
         if r < 0 {
             return Err(io::Error::last_os_error());
@@ -66,8 +87,14 @@ impl Pidfd {
     /// Waits until the process has exited (not necessarily been reaped); true if it did
     /// within `timeout` (`None` waits forever).
     pub fn wait_exit(&self, timeout: Option<Duration>) -> io::Result<bool> {
-        let mut pfd = libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-        let ms = timeout.map(|t| t.as_millis().min(i32::MAX as u128) as i32).unwrap_or(-1);
+        let mut pfd = libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = timeout
+            .map(|t| t.as_millis().min(i32::MAX as u128) as i32)
+            .unwrap_or(-1);
         loop {
             // SAFETY: one valid pollfd.
             let r = unsafe { libc::poll(&mut pfd, 1, ms) };

@@ -21,14 +21,23 @@ impl ProcHandle {
 
     /// Opens a procfs mount at `path` and checks that it is procfs.
     pub fn open_at(path: &Path) -> io::Result<Self> {
-        let fd = openat2(libc::AT_FDCWD, path, libc::O_PATH | libc::O_DIRECTORY, 0, libc::RESOLVE_NO_SYMLINKS)?;
+        let fd = openat2(
+            libc::AT_FDCWD,
+            path,
+            libc::O_PATH | libc::O_DIRECTORY,
+            0,
+            libc::RESOLVE_NO_SYMLINKS,
+        )?;
         let mut st: libc::statfs = unsafe { std::mem::zeroed() };
         // SAFETY: `fd` is open and `st` is a valid out-pointer.
         if unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) } != 0 {
             return Err(io::Error::last_os_error());
         }
         if st.f_type != libc::PROC_SUPER_MAGIC {
-            return Err(io::Error::other(format!("{} is not procfs", path.display())));
+            return Err(io::Error::other(format!(
+                "{} is not procfs",
+                path.display()
+            )));
         }
         Ok(Self { fd })
     }
@@ -36,7 +45,26 @@ impl ProcHandle {
     /// Opens a file below this procfs, refusing symlinks other than the `self` ones
     /// procfs provides, and never crossing into another filesystem.
     pub fn open_file(&self, rel: &str, flags: i32) -> io::Result<OwnedFd> {
-        openat2(self.fd.as_raw_fd(), Path::new(rel), flags, 0, libc::RESOLVE_NO_XDEV | libc::RESOLVE_NO_MAGICLINKS)
+        openat2(
+            self.fd.as_raw_fd(),
+            Path::new(rel),
+            flags,
+            0,
+            libc::RESOLVE_NO_XDEV | libc::RESOLVE_NO_MAGICLINKS,
+        )
+    }
+
+    /// Opens one of the calling thread's own fds again with new `flags`, through the
+    /// `thread-self/fd` magic link of this verified procfs (used to turn an `O_PATH`
+    /// fd of the exec fifo into a writable one after pivot_root).
+    pub fn reopen_fd(&self, fd: i32, flags: i32) -> io::Result<OwnedFd> {
+        openat2(
+            self.fd.as_raw_fd(),
+            Path::new(&format!("thread-self/fd/{fd}")),
+            flags,
+            0,
+            0,
+        )
     }
 
     /// Reads a whole file below this procfs.
@@ -76,7 +104,10 @@ pub fn parse_stat(s: &str) -> io::Result<ProcStat> {
     let rest = &s[s.rfind(')').ok_or_else(bad)? + 1..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // `rest` starts at field 3 (state); start time is field 22.
-    let state = fields.first().and_then(|f| f.chars().next()).ok_or_else(bad)?;
+    let state = fields
+        .first()
+        .and_then(|f| f.chars().next())
+        .ok_or_else(bad)?;
     let start_time = fields.get(19).ok_or_else(bad)?.parse().map_err(|_| bad())?;
     Ok(ProcStat { state, start_time })
 }

@@ -25,11 +25,21 @@ fn cstr(p: &Path) -> io::Result<CString> {
 }
 
 /// `openat2(2)` with the given `resolve` flags.
-pub fn openat2(dirfd: RawFd, path: &Path, flags: i32, mode: u32, resolve: u64) -> io::Result<OwnedFd> {
+pub fn openat2(
+    dirfd: RawFd,
+    path: &Path,
+    flags: i32,
+    mode: u32,
+    resolve: u64,
+) -> io::Result<OwnedFd> {
     let c = cstr(path)?;
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = (flags | libc::O_CLOEXEC) as u64;
-    how.mode = if flags & (libc::O_CREAT | libc::O_TMPFILE) != 0 { mode as u64 } else { 0 };
+    how.mode = if flags & (libc::O_CREAT | libc::O_TMPFILE) != 0 {
+        mode as u64
+    } else {
+        0
+    };
     how.resolve = resolve;
     loop {
         // SAFETY: `c` and `how` outlive the call; the kernel returns a new fd or -1.
@@ -73,7 +83,10 @@ impl RootfsDir {
     /// Opens `path` (a host path) as the root of later resolutions.
     pub fn open(path: &Path) -> io::Result<Self> {
         let fd = openat2(libc::AT_FDCWD, path, libc::O_PATH | libc::O_DIRECTORY, 0, 0)?;
-        Ok(Self { fd, path: path.to_path_buf() })
+        Ok(Self {
+            fd,
+            path: path.to_path_buf(),
+        })
     }
 
     /// The host path this directory was opened from (for messages only).
@@ -84,7 +97,11 @@ impl RootfsDir {
     /// Opens `path` inside the root with `flags` (O_CLOEXEC is always added).
     pub fn open_in(&self, path: &Path, flags: i32) -> io::Result<OwnedFd> {
         let rel = relative(path);
-        let rel = if rel.as_os_str().is_empty() { PathBuf::from(".") } else { rel };
+        let rel = if rel.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            rel
+        };
         openat2(self.fd.as_raw_fd(), &rel, flags, 0, IN_ROOT)
     }
 
@@ -129,9 +146,17 @@ impl RootfsDir {
         }
         let rel = relative(path);
         let parent = rel.parent().unwrap_or(Path::new(""));
-        let name = rel.file_name().ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let name = rel
+            .file_name()
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
         let dir = self.mkdir_all(parent, 0o755)?;
-        let dir = openat2(dir.as_raw_fd(), Path::new("."), libc::O_DIRECTORY | libc::O_RDONLY, 0, 0)?;
+        let dir = openat2(
+            dir.as_raw_fd(),
+            Path::new("."),
+            libc::O_DIRECTORY | libc::O_RDONLY,
+            0,
+            0,
+        )?;
         let f = openat2(
             dir.as_raw_fd(),
             Path::new(name),
@@ -176,7 +201,8 @@ mod tests {
         symlink("/etc", d.join("evil")).unwrap();
         let root = RootfsDir::open(&d).unwrap();
         // mkdir through the link must land in <root>/etc, not the host's /etc.
-        root.mkdir_all(Path::new("/evil/quai-probe-dir"), 0o755).unwrap();
+        root.mkdir_all(Path::new("/evil/quai-probe-dir"), 0o755)
+            .unwrap();
         assert!(d.join("etc/quai-probe-dir").is_dir());
         assert!(!Path::new("/etc/quai-probe-dir").exists());
         std::fs::remove_dir_all(&d).unwrap();

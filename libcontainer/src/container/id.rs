@@ -13,7 +13,8 @@ impl ContainerId {
             && s != "."
             && s != ".."
             && s.len() <= 1024
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+.-".contains(&b));
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_+.-".contains(&b));
         if ok {
             Ok(Self(s.to_string()))
         } else {

@@ -3,7 +3,7 @@
 //!
 //! ```no_run
 //! use libcontainer::container::{Container, ContainerBuilder};
-//! let c = ContainerBuilder::new("demo")?
+//! let mut c = ContainerBuilder::new("demo")?
 //!     .root("/run/quai")
 //!     .create("/path/to/bundle".as_ref())?;
 //! c.start()?;
@@ -12,8 +12,12 @@
 //! # Ok::<(), libcontainer::Error>(())
 //! ```
 
+mod create;
 mod id;
+mod lifecycle;
 mod signal;
+mod state;
+mod status;
 mod timestamp;
 
 pub use id::ContainerId;
@@ -47,7 +51,7 @@ pub enum ContainerError {
     #[error("container not running")]
     NotRunning,
     /// `start` on a container that is not `created`.
-    #[error("cannot start a container that has {0}")]
+    #[error("{0}")]
     CannotStart(&'static str),
     /// `delete` without force on a running or paused container.
     #[error("cannot delete container {id} that is not stopped: {status}")]
@@ -60,6 +64,12 @@ pub enum ContainerError {
     /// The signal is not one `kill` knows.
     #[error("invalid signal {0:?}")]
     InvalidSignal(String),
+    /// `wait` is only possible in the process that created the container.
+    #[error("only the process that created the container can wait for it")]
+    NotParent,
+    /// A process would not die.
+    #[error("container {0} did not stop within {1} seconds of SIGKILL")]
+    KillTimeout(String, u64),
     /// Reading or writing the state directory failed.
     #[error("{what} {path}: {source}")]
     StateIo {
@@ -186,34 +196,59 @@ impl ContainerBuilder {
         self.preserve_fds = n;
         self
     }
-
-    /// Creates the container from the bundle at `bundle`: returns once the init is in
-    /// its namespaces and cgroups, waiting for `start`.
-    pub fn create(self, bundle: &Path) -> Result<Container> {
-        let _ = bundle;
-        Err(ContainerError::NotRunning.into())
-    }
 }
 
-/// A container on disk.
+/// A container on disk; the process that created it also holds its init.
 #[derive(Debug)]
 pub struct Container {
     id: ContainerId,
     root: PathBuf,
     console: Option<OwnedFd>,
+    init: Option<crate::process::Init>,
 }
 
 impl Container {
     /// Loads the container `id` from the state root.
     pub fn load(root: &Path, id: &str) -> Result<Self> {
-        let _ = (root, id);
-        Err(ContainerError::NotRunning.into())
+        let id = ContainerId::new(id)?;
+        if !root.join(id.as_str()).is_dir() {
+            return Err(ContainerError::NotExist(id.to_string()).into());
+        }
+        Ok(Self {
+            id,
+            root: root.to_path_buf(),
+            console: None,
+            init: None,
+        })
     }
 
-    /// The states of every container under `root`, sorted by id.
+    /// The states of every container under `root`, sorted by id. Containers whose
+    /// `create` has not written a state yet are left out.
     pub fn list(root: &Path) -> Result<Vec<ContainerState>> {
-        let _ = root;
-        Ok(Vec::new())
+        let entries = match std::fs::read_dir(root) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => {
+                return Err(ContainerError::StateIo {
+                    what: "read",
+                    path: root.to_path_buf(),
+                    source,
+                }
+                .into())
+            }
+        };
+        let mut out = Vec::new();
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Ok(c) = Container::load(root, &name) else {
+                continue;
+            };
+            if let Ok(s) = c.state() {
+                out.push(s);
+            }
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
     }
 
     /// The container id.
@@ -221,30 +256,37 @@ impl Container {
         self.id.as_str()
     }
 
-    /// The current state, with the status derived from what is true now.
-    pub fn state(&self) -> Result<ContainerState> {
-        Err(ContainerError::NotRunning.into())
+    fn dir(&self) -> PathBuf {
+        self.root.join(self.id.as_str())
     }
 
-    /// Lets the init `execve` the user's process, then runs poststart hooks.
-    pub fn start(&self) -> Result<()> {
-        Err(ContainerError::NotRunning.into())
+    /// The current state, with the status derived from what is true now.
+    pub fn state(&self) -> Result<ContainerState> {
+        let st = state::read_state(&self.dir())?
+            .ok_or_else(|| ContainerError::NotExist(self.id.to_string()))?;
+        let status = status::derive(&self.dir(), &st);
+        Ok(status::public_state(&st, status))
+    }
+
+    /// Lets the init `execve` the user's process, then runs poststart hooks (whose
+    /// failures are returned as warnings, as the runtime-spec says).
+    pub fn start(&self) -> Result<Vec<String>> {
+        lifecycle::start(&self.root, &self.id)
     }
 
     /// Sends `signal` to the init, or with `all` to every process of the container.
     pub fn kill(&self, signal: i32, all: bool) -> Result<()> {
-        let _ = (signal, all);
-        Err(ContainerError::NotRunning.into())
+        lifecycle::kill(&self.root, &self.id, signal, all)
     }
 
-    /// Removes the container; `force` kills it first if it is running.
-    pub fn delete(self, force: bool) -> Result<()> {
-        let _ = force;
-        Err(ContainerError::NotRunning.into())
+    /// Removes the container; `force` kills it first if it is running. Returns the
+    /// warnings of poststop hooks that failed.
+    pub fn delete(self, force: bool) -> Result<Vec<String>> {
+        lifecycle::delete(&self.root, &self.id, force)
     }
 
     /// The pty master when the process has a terminal and no console socket was
-    /// given; the caller bridges it (for `run` in the foreground).
+    /// given; [`Container::wait`] relays it unless taken first.
     pub fn take_console(&mut self) -> Option<OwnedFd> {
         self.console.take()
     }
@@ -252,7 +294,8 @@ impl Container {
     /// For the process that created the container: waits for the init to exit while
     /// forwarding signals to it (and relaying the terminal, if it has one) and returns
     /// its exit code, 128+N when killed by signal N.
-    pub fn wait(&self) -> Result<i32> {
-        Err(ContainerError::NotRunning.into())
+    pub fn wait(&mut self) -> Result<i32> {
+        let init = self.init.as_ref().ok_or(ContainerError::NotParent)?;
+        Ok(crate::process::wait_foreground(init, self.console.take())?)
     }
 }

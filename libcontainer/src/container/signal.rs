@@ -49,7 +49,11 @@ pub fn parse_signal(s: &str) -> Result<i32, ContainerError> {
     let bad = || ContainerError::InvalidSignal(s.to_string());
     let (rtmin, rtmax) = rt_bounds();
     if let Ok(n) = s.parse::<i32>() {
-        return if (1..=rtmax).contains(&n) { Ok(n) } else { Err(bad()) };
+        return if (1..=rtmax).contains(&n) {
+            Ok(n)
+        } else {
+            Err(bad())
+        };
     }
     let up = s.to_ascii_uppercase();
     let name = up.strip_prefix("SIG").unwrap_or(&up);
@@ -57,7 +61,11 @@ pub fn parse_signal(s: &str) -> Result<i32, ContainerError> {
         return Ok(n);
     }
     let rt = |base: i32, rest: &str, sign: i32| -> Result<i32, ContainerError> {
-        let off: i32 = if rest.is_empty() { 0 } else { rest.parse().map_err(|_| bad())? };
+        let off: i32 = if rest.is_empty() {
+            0
+        } else {
+            rest.parse().map_err(|_| bad())?
+        };
         let n = base + sign * off;
         if (rtmin..=rtmax).contains(&n) {
             Ok(n)

@@ -34,17 +34,29 @@ pub struct RootfsOptions<'a> {
 /// In the new mount namespace, before hooks: propagation, rootfs bind, spec mounts, /dev.
 pub fn prepare(opts: &RootfsOptions) -> Result<(), RootfsError> {
     let _ = opts;
-    Err(RootfsError::Io { what: "prepare", path: PathBuf::new(), source: std::io::Error::other("placeholder") })
+    Err(RootfsError::Io {
+        what: "prepare",
+        path: PathBuf::new(),
+        source: std::io::Error::other("placeholder"),
+    })
 }
 
 /// pivot_root (or MS_MOVE + chroot) into the rootfs; cwd becomes `/`.
 pub fn pivot(opts: &RootfsOptions) -> Result<(), RootfsError> {
     let _ = opts;
-    Err(RootfsError::Io { what: "pivot", path: PathBuf::new(), source: std::io::Error::other("placeholder") })
+    Err(RootfsError::Io {
+        what: "pivot",
+        path: PathBuf::new(),
+        source: std::io::Error::other("placeholder"),
+    })
 }
 
 /// After pivot: masked paths, read-only paths, read-only root, rootfsPropagation.
 pub fn finalize(opts: &RootfsOptions) -> Result<(), RootfsError> {
     let _ = opts;
-    Err(RootfsError::Io { what: "finalize", path: PathBuf::new(), source: std::io::Error::other("placeholder") })
+    Err(RootfsError::Io {
+        what: "finalize",
+        path: PathBuf::new(),
+        source: std::io::Error::other("placeholder"),
+    })
 }

@@ -54,15 +54,30 @@ pub struct Bundle {
 impl Bundle {
     /// Loads `<dir>/config.json` and validates it for `create`.
     pub fn load(dir: &Path) -> Result<Self, SpecError> {
-        let dir = std::path::absolute(dir).map_err(|source| SpecError::Read { path: dir.to_path_buf(), source })?;
+        let dir = std::path::absolute(dir).map_err(|source| SpecError::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let cfg = dir.join("config.json");
-        let text = std::fs::read_to_string(&cfg).map_err(|source| SpecError::Read { path: cfg.clone(), source })?;
+        let text = std::fs::read_to_string(&cfg).map_err(|source| SpecError::Read {
+            path: cfg.clone(),
+            source,
+        })?;
         let spec = parse(&text)?;
-        let root = spec.root().as_ref().ok_or_else(|| SpecError::Invalid("root must be set".into()))?;
+        let root = spec
+            .root()
+            .as_ref()
+            .ok_or_else(|| SpecError::Invalid("root must be set".into()))?;
         let rootfs = dir.join(root.path());
-        let rootfs = std::fs::canonicalize(&rootfs).map_err(|source| SpecError::Read { path: rootfs.clone(), source })?;
+        let rootfs = std::fs::canonicalize(&rootfs).map_err(|source| SpecError::Read {
+            path: rootfs.clone(),
+            source,
+        })?;
         if !rootfs.is_dir() {
-            return Err(SpecError::Invalid(format!("rootfs {} is not a directory", rootfs.display())));
+            return Err(SpecError::Invalid(format!(
+                "rootfs {} is not a directory",
+                rootfs.display()
+            )));
         }
         validate::check(&spec)?;
         Ok(Self { dir, spec, rootfs })
@@ -70,12 +85,19 @@ impl Bundle {
 
     /// The container process; validation guarantees it is present.
     pub fn process(&self) -> &Process {
-        self.spec.process().as_ref().expect("validated: process is present")
+        self.spec
+            .process()
+            .as_ref()
+            .expect("validated: process is present")
     }
 
     /// The namespaces of the spec (empty when `linux` is absent).
     pub fn namespaces(&self) -> &[LinuxNamespace] {
-        self.spec.linux().as_ref().and_then(|l| l.namespaces().as_deref()).unwrap_or(&[])
+        self.spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.namespaces().as_deref())
+            .unwrap_or(&[])
     }
 
     /// The namespace entry of the given type, if the spec lists one.

@@ -27,32 +27,52 @@ pub(super) fn check(spec: &Spec) -> Result<(), SpecError> {
 pub(crate) fn check_version(v: &str) -> Result<(), SpecError> {
     let core = v.split(['-', '+']).next().unwrap_or("");
     let parts: Vec<&str> = core.split('.').collect();
-    if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || p.parse::<u64>().is_err()) {
-        return Err(invalid(format!("ociVersion {v:?} is not a semantic version")));
+    if parts.len() != 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || p.parse::<u64>().is_err())
+    {
+        return Err(invalid(format!(
+            "ociVersion {v:?} is not a semantic version"
+        )));
     }
     if parts[0] != "1" {
-        return Err(invalid(format!("unsupported ociVersion {v:?}: only 1.x is supported")));
+        return Err(invalid(format!(
+            "unsupported ociVersion {v:?}: only 1.x is supported"
+        )));
     }
     Ok(())
 }
 
 fn check_process(spec: &Spec) -> Result<(), SpecError> {
-    let p = spec.process().as_ref().ok_or_else(|| invalid("process must be set"))?;
+    let p = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| invalid("process must be set"))?;
     if p.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(invalid("args must not be empty"));
     }
     if !p.cwd().is_absolute() {
-        return Err(invalid(format!("cwd {:?} is not an absolute path", p.cwd())));
+        return Err(invalid(format!(
+            "cwd {:?} is not an absolute path",
+            p.cwd()
+        )));
     }
     if let Some(env) = p.env() {
         if let Some(bad) = env.iter().find(|e| !e.contains('=') || e.starts_with('=')) {
-            return Err(invalid(format!("env entry {bad:?} is not of the form KEY=value")));
+            return Err(invalid(format!(
+                "env entry {bad:?} is not of the form KEY=value"
+            )));
         }
     }
-    if p.apparmor_profile().as_deref().is_some_and(|s| !s.is_empty())
+    if p.apparmor_profile()
+        .as_deref()
+        .is_some_and(|s| !s.is_empty())
         && !Path::new("/sys/kernel/security/apparmor").exists()
     {
-        return Err(invalid("apparmor profile is set but AppArmor is not enabled on this host"));
+        return Err(invalid(
+            "apparmor profile is set but AppArmor is not enabled on this host",
+        ));
     }
     Ok(())
 }
@@ -60,7 +80,10 @@ fn check_process(spec: &Spec) -> Result<(), SpecError> {
 fn check_mounts(spec: &Spec) -> Result<(), SpecError> {
     for m in spec.mounts().as_deref().unwrap_or(&[]) {
         if !m.destination().is_absolute() {
-            return Err(invalid(format!("mount destination {:?} is not an absolute path", m.destination())));
+            return Err(invalid(format!(
+                "mount destination {:?} is not an absolute path",
+                m.destination()
+            )));
         }
     }
     Ok(())
@@ -81,25 +104,46 @@ fn check_namespaces(spec: &Spec) -> Result<(), SpecError> {
         }
     }
     let has = |t: LinuxNamespaceType| nss.iter().any(|n| n.typ() == t);
-    let new_user = nss.iter().any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none());
-    let uid_maps = linux.and_then(|l| l.uid_mappings().as_ref()).is_some_and(|m| !m.is_empty());
-    let gid_maps = linux.and_then(|l| l.gid_mappings().as_ref()).is_some_and(|m| !m.is_empty());
+    let new_user = nss
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none());
+    let uid_maps = linux
+        .and_then(|l| l.uid_mappings().as_ref())
+        .is_some_and(|m| !m.is_empty());
+    let gid_maps = linux
+        .and_then(|l| l.gid_mappings().as_ref())
+        .is_some_and(|m| !m.is_empty());
     if new_user && (!uid_maps || !gid_maps) {
-        return Err(invalid("user namespace enabled, but no uid or gid mappings found"));
+        return Err(invalid(
+            "user namespace enabled, but no uid or gid mappings found",
+        ));
     }
     if !has(LinuxNamespaceType::User) && (uid_maps || gid_maps) {
-        return Err(invalid("uid/gid mappings are set but no user namespace is configured"));
+        return Err(invalid(
+            "uid/gid mappings are set but no user namespace is configured",
+        ));
     }
     if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
-        return Err(invalid("unable to set hostname without a private UTS namespace"));
+        return Err(invalid(
+            "unable to set hostname without a private UTS namespace",
+        ));
     }
-    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
-        return Err(invalid("unable to set domainname without a private UTS namespace"));
-    }
-    if linux.and_then(|l| l.time_offsets().as_ref()).is_some_and(|t| !t.is_empty())
-        && !nss.iter().any(|n| n.typ() == LinuxNamespaceType::Time && n.path().is_none())
+    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts)
     {
-        return Err(invalid("timeOffsets are set but no new time namespace is configured"));
+        return Err(invalid(
+            "unable to set domainname without a private UTS namespace",
+        ));
+    }
+    if linux
+        .and_then(|l| l.time_offsets().as_ref())
+        .is_some_and(|t| !t.is_empty())
+        && !nss
+            .iter()
+            .any(|n| n.typ() == LinuxNamespaceType::Time && n.path().is_none())
+    {
+        return Err(invalid(
+            "timeOffsets are set but no new time namespace is configured",
+        ));
     }
     if !has(LinuxNamespaceType::Mount) {
         return Err(invalid("a mount namespace is required"));
@@ -119,17 +163,25 @@ fn check_hooks(spec: &Spec) -> Result<(), SpecError> {
     ];
     for hook in all.into_iter().flatten().flatten() {
         if !hook.path().is_absolute() {
-            return Err(invalid(format!("hook path {:?} is not absolute", hook.path())));
+            return Err(invalid(format!(
+                "hook path {:?} is not absolute",
+                hook.path()
+            )));
         }
         if hook.timeout().is_some_and(|t| t <= 0) {
-            return Err(invalid(format!("hook {:?} has a timeout that is not positive", hook.path())));
+            return Err(invalid(format!(
+                "hook {:?} has a timeout that is not positive",
+                hook.path()
+            )));
         }
     }
     Ok(())
 }
 
 fn check_unsupported(spec: &Spec) -> Result<(), SpecError> {
-    let Some(linux) = spec.linux() else { return Ok(()) };
+    let Some(linux) = spec.linux() else {
+        return Ok(());
+    };
     if linux.seccomp().is_some() {
         return Err(SpecError::Unsupported("linux.seccomp"));
     }
@@ -206,11 +258,15 @@ mod tests {
         assert!(with(r#"{"process":{"args":[]}}"#).is_err());
         assert!(with(r#"{"process":{"cwd":"rel"}}"#).is_err());
         assert!(with(r#"{"process":{"env":["NOEQUALS"]}}"#).is_err());
-        assert!(with(r#"{"mounts":[{"destination":"rel","type":"tmpfs","source":"tmpfs"}]}"#).is_err());
+        assert!(
+            with(r#"{"mounts":[{"destination":"rel","type":"tmpfs","source":"tmpfs"}]}"#).is_err()
+        );
         assert!(with(r#"{"linux":{"namespaces":[{"type":"mount"},{"type":"mount"}]}}"#).is_err());
         assert!(with(r#"{"linux":{"namespaces":[{"type":"pid"}]}}"#).is_err());
         assert!(with(r#"{"linux":{"namespaces":[{"type":"mount"},{"type":"user"}]}}"#).is_err());
-        assert!(with(r#"{"linux":{"uidMappings":[{"hostID":1,"containerID":0,"size":1}]}}"#).is_err());
+        assert!(
+            with(r#"{"linux":{"uidMappings":[{"hostID":1,"containerID":0,"size":1}]}}"#).is_err()
+        );
         assert!(with(r#"{"hostname":"x"}"#).is_err());
         assert!(with(r#"{"hooks":{"prestart":[{"path":"rel"}]}}"#).is_err());
         assert!(with(r#"{"linux":{"seccomp":{"defaultAction":"SCMP_ACT_ALLOW"}}}"#).is_err());

@@ -1,0 +1,193 @@
+//! `create`: from a bundle to an init waiting on the exec fifo, with the state on disk.
+//! Whatever fails on the way is undone, so a refused bundle leaves nothing behind.
+
+use std::os::fd::OwnedFd;
+use std::path::Path;
+use std::time::SystemTime;
+
+use super::state::{self, StateDir, StateFile};
+use super::{Container, ContainerBuilder, ContainerState, Status};
+use crate::cgroups::{self, Cgroup, Layout};
+use crate::process::{self, InitOptions, Observer};
+use crate::procfs::ProcHandle;
+use crate::spec::Bundle;
+use crate::{hooks, tty, Result};
+
+impl ContainerBuilder {
+    /// Creates the container from the bundle at `bundle`: returns once the init is in
+    /// its namespaces and cgroups, waiting for `start`.
+    pub fn create(self, bundle: &Path) -> Result<Container> {
+        let b = Bundle::load(bundle)?;
+        let console_socket = match &self.console_socket {
+            Some(p) => Some(tty::connect_console_socket(p)?),
+            None => None,
+        };
+        let dir = StateDir::create(&self.root, &self.id)?;
+        let mut cg = None;
+        match self.create_in(&b, &dir, console_socket.as_ref(), &mut cg) {
+            Ok(c) => Ok(c),
+            Err(e) => {
+                if let Some(cg) = cg {
+                    let _ = cg.remove();
+                }
+                let _ = dir.remove();
+                Err(e)
+            }
+        }
+    }
+
+    fn create_in(
+        &self,
+        b: &Bundle,
+        dir: &StateDir,
+        console_socket: Option<&OwnedFd>,
+        cg_out: &mut Option<Cgroup>,
+    ) -> Result<Container> {
+        let fifo_path = dir.fifo();
+        nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o622)).map_err(
+            |e| super::ContainerError::StateIo {
+                what: "mkfifo",
+                path: fifo_path.clone(),
+                source: e.into(),
+            },
+        )?;
+        let fifo = crate::rootdir::openat2(libc::AT_FDCWD, &fifo_path, libc::O_PATH, 0, 0)
+            .map_err(|source| super::ContainerError::StateIo {
+                what: "open",
+                path: fifo_path.clone(),
+                source,
+            })?;
+
+        let layout = Layout::detect().map_err(|e| cgroups::CgroupError::Io {
+            what: "read layout",
+            path: "/proc/self/mountinfo".into(),
+            source: e,
+        })?;
+        let linux = b.spec.linux().as_ref();
+        let cg_path = cgroups::cgroup_path(
+            linux.and_then(|l| l.cgroups_path().as_deref()),
+            self.id.as_str(),
+        )?;
+        let cg = Cgroup::create(&layout, &cg_path)?;
+        *cg_out = Some(cg.clone());
+        if let Some(res) = linux.and_then(|l| l.resources().as_ref()) {
+            cg.apply(&layout, res)?;
+        }
+
+        let hooks = b.spec.hooks().clone().unwrap_or_default();
+        let mut st = StateFile {
+            oci_version: b.spec.version().clone(),
+            id: self.id.to_string(),
+            pid: 0,
+            init_start_time: 0,
+            bundle: b.dir.clone(),
+            rootfs: b.rootfs.clone(),
+            created: super::rfc3339_nanos(SystemTime::now()),
+            owner: state::owner_name(nix::unistd::geteuid().as_raw()),
+            annotations: b.annotations(),
+            cgroup: cg.clone(),
+            poststart: hooks.poststart().clone().unwrap_or_default(),
+            poststop: hooks.poststop().clone().unwrap_or_default(),
+            complete: false,
+        };
+        dir.write(&st)?;
+
+        let (listen_fds, extra_env) = socket_activation();
+        let opts = InitOptions {
+            id: self.id.as_str(),
+            bundle: b,
+            no_pivot: self.no_pivot,
+            no_new_keyring: self.no_new_keyring,
+            preserve_fds: self.preserve_fds + listen_fds,
+            extra_env,
+            parent_pid: std::process::id() as i32,
+            close_in_init: vec![dir.lock_fd()],
+        };
+        let mut obs = CreateObserver {
+            dir,
+            st: &mut st,
+            b,
+            pid_file: self.pid_file.as_deref(),
+        };
+        let mut init = process::spawn(&opts, &cg, &fifo, console_socket, &mut obs)?;
+        Ok(Container {
+            id: self.id.clone(),
+            root: self.root.clone(),
+            console: init.console.take(),
+            init: Some(init),
+        })
+    }
+}
+
+/// systemd socket activation: when LISTEN_FDS names fds passed to us, pass them on as
+/// runc does, with LISTEN_PID=1 for the container's process.
+fn socket_activation() -> (u32, Vec<String>) {
+    let n: u32 = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if n == 0 {
+        return (0, Vec::new());
+    }
+    (
+        n,
+        vec![format!("LISTEN_FDS={n}"), "LISTEN_PID=1".to_string()],
+    )
+}
+
+struct CreateObserver<'a> {
+    dir: &'a StateDir,
+    st: &'a mut StateFile,
+    b: &'a Bundle,
+    pid_file: Option<&'a Path>,
+}
+
+impl CreateObserver<'_> {
+    fn hook_state(&self, status: Status) -> String {
+        let s = ContainerState {
+            oci_version: self.st.oci_version.clone(),
+            id: self.st.id.clone(),
+            pid: self.st.pid,
+            status,
+            bundle: self.st.bundle.clone(),
+            rootfs: self.st.rootfs.clone(),
+            created: self.st.created.clone(),
+            owner: self.st.owner.clone(),
+            annotations: self.st.annotations.clone(),
+        };
+        serde_json::to_string(&s).unwrap_or_default()
+    }
+}
+
+impl Observer for CreateObserver<'_> {
+    fn spawned(&mut self, pid: i32) -> std::result::Result<(), String> {
+        let proc = ProcHandle::open().map_err(|e| format!("open /proc: {e}"))?;
+        let st = proc
+            .stat(pid)
+            .map_err(|e| format!("read /proc/{pid}/stat: {e}"))?;
+        self.st.pid = pid;
+        self.st.init_start_time = st.start_time;
+        self.dir.write(self.st).map_err(|e| e.to_string())
+    }
+
+    fn mounts_done(&mut self, _pid: i32) -> std::result::Result<String, String> {
+        let state = self.hook_state(Status::Creating);
+        let h = self.b.spec.hooks().clone().unwrap_or_default();
+        if let Some(list) = h.prestart() {
+            hooks::run_all("prestart", list, &state).map_err(|e| e.to_string())?;
+        }
+        if let Some(list) = h.create_runtime() {
+            hooks::run_all("createRuntime", list, &state).map_err(|e| e.to_string())?;
+        }
+        Ok(self.hook_state(Status::Created))
+    }
+
+    fn ready(&mut self, pid: i32) -> std::result::Result<(), String> {
+        self.st.complete = true;
+        self.dir.write(self.st).map_err(|e| e.to_string())?;
+        if let Some(p) = self.pid_file {
+            state::write_pid_file(p, pid).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,177 @@
+//! start, kill and delete: each loads the state under the directory lock, checks the
+//! status derived from the kernel, and acts through pidfds and the cgroup.
+
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::time::Duration;
+
+use super::state::{StateDir, StateFile};
+use super::status::{derive, live_init, public_state};
+use super::{ContainerError, ContainerId, Status};
+use crate::{hooks, Result};
+
+/// How long delete waits for SIGKILLed processes to be gone.
+const KILL_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn load(root: &Path, id: &ContainerId) -> Result<(StateDir, Option<StateFile>)> {
+    let dir = StateDir::open(root, id)?;
+    let st = dir.read()?;
+    Ok((dir, st))
+}
+
+fn hook_state(st: &StateFile, status: Status) -> String {
+    serde_json::to_string(&public_state(st, status)).unwrap_or_default()
+}
+
+pub(super) fn start(root: &Path, id: &ContainerId) -> Result<Vec<String>> {
+    let (dir, st) = load(root, id)?;
+    let st = st.ok_or(ContainerError::CannotStart(
+        "cannot start a container that is still being created",
+    ))?;
+    match derive(dir.path(), &st) {
+        Status::Created => {}
+        Status::Stopped => {
+            return Err(
+                ContainerError::CannotStart("cannot start a container that has stopped").into(),
+            )
+        }
+        Status::Creating => {
+            return Err(ContainerError::CannotStart(
+                "cannot start a container that is still being created",
+            )
+            .into())
+        }
+        Status::Running | Status::Paused => {
+            return Err(
+                ContainerError::CannotStart("cannot start an already running container").into(),
+            )
+        }
+    }
+    let init = live_init(&st).ok_or(ContainerError::NotRunning)?;
+    let fifo_path = dir.fifo();
+    let fifo = crate::rootdir::openat2(
+        libc::AT_FDCWD,
+        &fifo_path,
+        libc::O_RDONLY | libc::O_NONBLOCK,
+        0,
+        0,
+    )
+    .map_err(|source| ContainerError::StateIo {
+        what: "open",
+        path: fifo_path.clone(),
+        source,
+    })?;
+    // Wait for the init's byte, or for the init to die instead of writing it.
+    loop {
+        let mut fds = [
+            libc::pollfd {
+                fd: fifo.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: init.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: two valid pollfds.
+        let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(ContainerError::StateIo {
+                what: "poll",
+                path: fifo_path,
+                source: e,
+            }
+            .into());
+        }
+        if fds[0].revents & libc::POLLIN != 0 {
+            let mut b = [0u8; 1];
+            if nix::unistd::read(&fifo, &mut b).is_ok_and(|n| n == 1) {
+                break;
+            }
+        }
+        if fds[1].revents != 0 || fds[0].revents & libc::POLLHUP != 0 {
+            return Err(ContainerError::NotRunning.into());
+        }
+    }
+    let _ = std::fs::remove_file(&fifo_path);
+    Ok(hooks::run_all_warn(
+        "poststart",
+        &st.poststart,
+        &hook_state(&st, Status::Running),
+    ))
+}
+
+pub(super) fn kill(root: &Path, id: &ContainerId, sig: i32, all: bool) -> Result<()> {
+    let st =
+        super::state::read_state(&root.join(id.as_str()))?.ok_or(ContainerError::NotRunning)?;
+    let init = live_init(&st);
+    if all {
+        st.cgroup.signal_all(sig)?;
+        if let Some(p) = &init {
+            let _ = p.signal(sig);
+        }
+        return Ok(());
+    }
+    let init = init.ok_or(ContainerError::NotRunning)?;
+    init.signal(sig).map_err(|e| match e.raw_os_error() {
+        Some(libc::ESRCH) => ContainerError::NotRunning,
+        _ => ContainerError::StateIo {
+            what: "signal",
+            path: root.join(id.as_str()),
+            source: e,
+        },
+    })?;
+    Ok(())
+}
+
+pub(super) fn delete(root: &Path, id: &ContainerId, force: bool) -> Result<Vec<String>> {
+    let (dir, st) = load(root, id)?;
+    let Some(st) = st else {
+        // `create` was interrupted before it wrote anything but the directory.
+        dir.remove()?;
+        return Ok(Vec::new());
+    };
+    let status = derive(dir.path(), &st);
+    match status {
+        Status::Stopped | Status::Created => {}
+        _ if force => {}
+        _ => {
+            return Err(ContainerError::NotStopped {
+                id: id.to_string(),
+                status,
+            }
+            .into())
+        }
+    }
+    kill_everything(&st)?;
+    st.cgroup.remove()?;
+    let warnings = hooks::run_all_warn("poststop", &st.poststop, &hook_state(&st, Status::Stopped));
+    dir.remove()?;
+    Ok(warnings)
+}
+
+/// SIGKILL to the init and to every process in the cgroup, then wait for the init to
+/// be gone (its children die with it when it is a pid namespace's init).
+fn kill_everything(st: &StateFile) -> Result<()> {
+    st.cgroup.signal_all(libc::SIGKILL)?;
+    if let Some(init) = live_init(st) {
+        let _ = init.signal(libc::SIGKILL);
+        let gone =
+            init.wait_exit(Some(KILL_TIMEOUT))
+                .map_err(|source| ContainerError::StateIo {
+                    what: "wait for",
+                    path: format!("pid {}", st.pid).into(),
+                    source,
+                })?;
+        if !gone {
+            return Err(ContainerError::KillTimeout(st.id.clone(), KILL_TIMEOUT.as_secs()).into());
+        }
+    }
+    Ok(())
+}

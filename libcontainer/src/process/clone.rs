@@ -1,0 +1,46 @@
+//! `clone3` into new namespaces, with a pidfd for the child.
+
+use std::io;
+use std::os::fd::{FromRawFd, OwnedFd};
+
+use nix::sched::CloneFlags;
+
+/// Who we are after a fork-like clone.
+pub enum Forked {
+    /// In the parent: the child's PID and a pidfd for it.
+    Parent {
+        /// The child's PID in our pid namespace.
+        pid: i32,
+        /// A pidfd for the child.
+        pidfd: OwnedFd,
+    },
+    /// In the child.
+    Child,
+}
+
+/// `clone3` with fork semantics (no shared memory), `flags` namespaces and a pidfd.
+/// The caller must be single-threaded: the child continues as a copy of it.
+pub fn clone3(flags: CloneFlags) -> io::Result<Forked> {
+    let mut pidfd: libc::c_int = -1;
+    let mut args: libc::clone_args = unsafe { std::mem::zeroed() };
+    args.flags = (flags.bits() as u64) | libc::CLONE_PIDFD as u64;
+    args.pidfd = &mut pidfd as *mut libc::c_int as u64;
+    args.exit_signal = libc::SIGCHLD as u64;
+    // SAFETY: clone3 without CLONE_VM behaves like fork; `args` is valid for the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &mut args as *mut libc::clone_args,
+            std::mem::size_of::<libc::clone_args>(),
+        )
+    };
+    match r {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(Forked::Child),
+        // SAFETY: the kernel stored a new pidfd for us.
+        pid => Ok(Forked::Parent {
+            pid: pid as i32,
+            pidfd: unsafe { OwnedFd::from_raw_fd(pidfd) },
+        }),
+    }
+}

@@ -1,0 +1,254 @@
+//! The container's init: runs in the cloned child, sets the container up step by step
+//! in the order the runtime-spec and runc give, waits on the exec fifo, and `execve`s
+//! the user's process. Any failure is sent to the runtime as text and the init exits.
+
+use std::convert::Infallible;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::Path;
+
+use super::exec;
+use super::messages::{FromInit, ToInit};
+use super::InitOptions;
+use crate::channel::Channel;
+use crate::procfs::ProcHandle;
+use crate::rootdir::RootfsDir;
+use crate::rootfs::{self, RootfsOptions};
+use crate::spec::{Bundle, LinuxNamespaceType};
+use crate::{capabilities, hooks, identity, limits, namespaces, sysctl, tty};
+
+/// Runs the init to its `execve`; on failure reports to the runtime and exits 1.
+pub(super) fn run(ch: Channel, joins: namespaces::Joins, opts: &InitOptions, fifo: &OwnedFd) -> ! {
+    let err = match steps(&ch, joins, opts, fifo) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let _ = ch.send(&FromInit::Error(err.clone()), &[]);
+    // After `Committed` nobody listens any more: say it where the container's output goes.
+    eprintln!("quai init: {err}");
+    // SAFETY: leaving the child without running the parent's destructors.
+    unsafe { libc::_exit(1) }
+}
+
+fn recv(ch: &Channel) -> Result<ToInit, String> {
+    ch.recv::<ToInit>()
+        .map(|(m, _)| m)
+        .map_err(|e| format!("waiting for the runtime: {e}"))
+}
+
+fn prctl(op: i32, arg: u64) -> Result<(), String> {
+    // SAFETY: plain prctl with integer arguments.
+    if unsafe { libc::prctl(op, arg, 0, 0, 0) } != 0 {
+        return Err(format!("prctl({op}): {}", std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+fn steps(
+    ch: &Channel,
+    joins: namespaces::Joins,
+    opts: &InitOptions,
+    fifo: &OwnedFd,
+) -> Result<Infallible, String> {
+    let b: &Bundle = opts.bundle;
+    for fd in &opts.close_in_init {
+        // SAFETY: closing fds of the runtime that this child must not keep.
+        unsafe { libc::close(*fd) };
+    }
+    // Until the runtime has recorded us, we must not outlive it; and until execve no
+    // process of the container may ptrace us or open our /proc files.
+    prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as u64)?;
+    prctl(libc::PR_SET_DUMPABLE, 0)?;
+    // SAFETY: plain syscall.
+    if unsafe { libc::getppid() } != opts.parent_pid {
+        return Err("the runtime exited before the init started".into());
+    }
+    let proc = ProcHandle::open().map_err(|e| format!("open /proc: {e}"))?;
+    match recv(ch)? {
+        ToInit::Go => {}
+        other => return Err(format!("unexpected message {other:?}")),
+    }
+    if b.makes_namespace(LinuxNamespaceType::User) {
+        become_namespace_root()?;
+    }
+    joins.enter().map_err(|e| e.to_string())?;
+    namespaces::unshare_late(b, &proc).map_err(|e| e.to_string())?;
+    if b.namespace(LinuxNamespaceType::Uts).is_some() {
+        namespaces::set_uts_names(b).map_err(|e| e.to_string())?;
+    }
+
+    let ropts = RootfsOptions {
+        bundle: b,
+        no_pivot: opts.no_pivot,
+        cgroup_ns: b.namespace(LinuxNamespaceType::Cgroup).is_some(),
+    };
+    rootfs::prepare(&ropts).map_err(|e| e.to_string())?;
+    ch.send(&FromInit::MountsDone, &[])
+        .map_err(|e| e.to_string())?;
+    let state = match recv(ch)? {
+        ToInit::HooksDone { state } => state,
+        other => return Err(format!("unexpected message {other:?}")),
+    };
+    let hooks = b.spec.hooks().clone().unwrap_or_default();
+    if let Some(h) = hooks.create_container() {
+        hooks::run_all("createContainer", h, &state).map_err(|e| e.to_string())?;
+    }
+    rootfs::pivot(&ropts).map_err(|e| e.to_string())?;
+    let process = b.process();
+    ensure_cwd(process.cwd())?;
+    if let Some(s) = b.spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) {
+        sysctl::apply(&proc, s).map_err(|e| e.to_string())?;
+    }
+    rootfs::finalize(&ropts).map_err(|e| e.to_string())?;
+
+    if process.terminal() == Some(true) {
+        let pty = tty::open_pty().map_err(|e| e.to_string())?;
+        if let Some(size) = process.console_size() {
+            tty::set_size(
+                pty.master.as_fd(),
+                size.height() as u16,
+                size.width() as u16,
+            )
+            .map_err(|e| e.to_string())?;
+        }
+        ch.send(&FromInit::Console, &[pty.master.as_raw_fd()])
+            .map_err(|e| e.to_string())?;
+        drop(pty.master);
+        tty::make_controlling(pty.slave).map_err(|e| e.to_string())?;
+    }
+    if let Some(r) = process.rlimits() {
+        limits::set_rlimits(r).map_err(|e| e.to_string())?;
+    }
+    if let Some(score) = process.oom_score_adj() {
+        limits::set_oom_score_adj(&proc, score).map_err(|e| e.to_string())?;
+    }
+    if !opts.no_new_keyring {
+        join_session_keyring(opts.id)?;
+    }
+    let env = container_env(
+        process.env().as_deref().unwrap_or(&[]),
+        &opts.extra_env,
+        process.user().uid(),
+    );
+    let args = process.args().clone().unwrap_or_default();
+    let program = exec::find_program(&args[0], &env)?;
+    exec::close_fds_on_exec(opts.preserve_fds).map_err(|e| format!("close_range: {e}"))?;
+
+    ch.send(&FromInit::Ready, &[]).map_err(|e| e.to_string())?;
+    match recv(ch)? {
+        ToInit::Committed => {}
+        other => return Err(format!("unexpected message {other:?}")),
+    }
+    // From here on the container outlives the `create` process.
+    prctl(libc::PR_SET_PDEATHSIG, 0)?;
+
+    wait_for_start(&proc, fifo)?;
+    if let Some(h) = hooks.start_container() {
+        hooks::run_all("startContainer", h, &state).map_err(|e| e.to_string())?;
+    }
+    identity::switch_user(process.user()).map_err(|e| e.to_string())?;
+    // As runc: without a capabilities section the process keeps the init's sets.
+    if let Some(caps) = process.capabilities() {
+        capabilities::apply(caps).map_err(|e| e.to_string())?;
+    }
+    if process.no_new_privileges() == Some(true) {
+        limits::set_no_new_privs().map_err(|e| e.to_string())?;
+    }
+    exec::reset_signals();
+    let e = exec::execve(&program, &args, &env);
+    Err(format!("exec {}: {e}", program.display()))
+}
+
+/// In a new user namespace the init starts with the host's (unmapped) ids; it takes
+/// the namespace's root ids now that the maps are written.
+fn become_namespace_root() -> Result<(), String> {
+    nix::unistd::setresgid(0.into(), 0.into(), 0.into())
+        .map_err(|e| format!("setresgid(0) in user namespace: {e}"))?;
+    nix::unistd::setresuid(0.into(), 0.into(), 0.into())
+        .map_err(|e| format!("setresuid(0) in user namespace: {e}"))
+}
+
+/// Blocks until `start` opens the fifo, by opening it for writing through our fd.
+fn wait_for_start(proc: &ProcHandle, fifo: &OwnedFd) -> Result<(), String> {
+    let w = proc
+        .reopen_fd(fifo.as_raw_fd(), libc::O_WRONLY)
+        .map_err(|e| format!("open exec fifo: {e}"))?;
+    nix::unistd::write(&w, b"0").map_err(|e| format!("write exec fifo: {e}"))?;
+    Ok(())
+}
+
+/// chdir into the process's cwd, creating it if missing, and check that the kernel
+/// sees it inside our root (a leaked host fd as cwd would show as "(unreachable)").
+fn ensure_cwd(cwd: &Path) -> Result<(), String> {
+    if nix::unistd::chdir(cwd).is_err() {
+        let root = RootfsDir::open(Path::new("/")).map_err(|e| format!("open /: {e}"))?;
+        root.mkdir_all(cwd, 0o755)
+            .map_err(|e| format!("create cwd {}: {e}", cwd.display()))?;
+        nix::unistd::chdir(cwd)
+            .map_err(|e| format!("chdir to cwd ({:?}) set in config.json failed: {e}", cwd))?;
+    }
+    let now = nix::unistd::getcwd().map_err(|e| format!("getcwd: {e}"))?;
+    if !now.is_absolute() || now.starts_with("(unreachable)") {
+        return Err(format!(
+            "current working directory {} is outside of the container root",
+            now.display()
+        ));
+    }
+    Ok(())
+}
+
+/// A session keyring of the container's own, so it cannot read the host's keys.
+fn join_session_keyring(id: &str) -> Result<(), String> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    let name =
+        std::ffi::CString::new(format!("_ses.{id}")).map_err(|_| "bad keyring name".to_string())?;
+    // SAFETY: keyctl with a valid C string.
+    let r = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
+    if r < 0 {
+        let e = std::io::Error::last_os_error();
+        // Kernels without keys, or user namespaces that may not make one: as runc, go on.
+        if !matches!(
+            e.raw_os_error(),
+            Some(libc::ENOSYS) | Some(libc::EACCES) | Some(libc::EPERM)
+        ) {
+            return Err(format!("join session keyring: {e}"));
+        }
+    }
+    Ok(())
+}
+
+/// The process's environment plus what the runtime adds (LISTEN_FDS, HOME).
+fn container_env(spec_env: &[String], extra: &[String], uid: u32) -> Vec<String> {
+    let mut env: Vec<String> = spec_env.to_vec();
+    env.extend(extra.iter().cloned());
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", home_of(uid)));
+    }
+    env
+}
+
+/// The home directory of `uid` in the container's /etc/passwd, or `/`.
+fn home_of(uid: u32) -> String {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() >= 6 && f[2].parse::<u32>().ok() == Some(uid)).then(|| f[5].to_string())
+        })
+        .next()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "/".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_gets_home_once() {
+        let e = container_env(&["A=1".into()], &["LISTEN_FDS=1".into()], 4_000_000_000);
+        assert_eq!(e, vec!["A=1", "LISTEN_FDS=1", "HOME=/"]);
+        let e = container_env(&["HOME=/x".into()], &[], 0);
+        assert_eq!(e, vec!["HOME=/x"]);
+    }
+}

@@ -1,0 +1,32 @@
+//! The messages the runtime and the init exchange over their socketpair.
+
+use serde::{Deserialize, Serialize};
+
+/// From the runtime to the init.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum ToInit {
+    /// The init is in its cgroups and its uid/gid maps are written: go on.
+    Go,
+    /// prestart and createRuntime hooks ran; the state JSON for createContainer and
+    /// startContainer hooks comes with it.
+    HooksDone {
+        /// The state as hooks see it.
+        state: String,
+    },
+    /// The state file and pid file are written: the init no longer needs to die with
+    /// the runtime.
+    Committed,
+}
+
+/// From the init to the runtime.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum FromInit {
+    /// Mounts are done; the runtime runs prestart and createRuntime hooks now.
+    MountsDone,
+    /// The pty master comes with this message (SCM_RIGHTS).
+    Console,
+    /// Everything is set up; the init is about to wait on the exec fifo.
+    Ready,
+    /// A step failed; the init exits after sending this.
+    Error(String),
+}

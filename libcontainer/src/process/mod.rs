@@ -1,0 +1,213 @@
+//! The container's init process: cloning it into its namespaces and walking it through
+//! set-up over a typed channel. [`spawn`] is the runtime's side; `init` is the child's.
+
+mod clone;
+mod exec;
+mod foreground;
+mod init;
+mod messages;
+
+pub use foreground::wait_foreground;
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use messages::{FromInit, ToInit};
+
+use crate::cgroups::Cgroup;
+use crate::channel::{self, Channel};
+use crate::namespaces;
+use crate::pidfd::Pidfd;
+use crate::procfs::ProcHandle;
+use crate::spec::Bundle;
+
+/// Why starting or talking to the init failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    /// A system call in the runtime failed.
+    #[error("{what}: {source}")]
+    Sys {
+        /// The step.
+        what: &'static str,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The init reported an error.
+    #[error("{0}")]
+    Init(String),
+    /// The init exited without saying why.
+    #[error("container init exited unexpectedly")]
+    InitDied,
+    /// A step the runtime runs for the init (cgroups, maps, hooks) failed.
+    #[error("{0}")]
+    Runtime(String),
+}
+
+/// What the init needs besides the bundle.
+#[derive(Debug)]
+pub struct InitOptions<'a> {
+    /// The container id (names the session keyring).
+    pub id: &'a str,
+    /// The validated bundle.
+    pub bundle: &'a Bundle,
+    /// `--no-pivot`.
+    pub no_pivot: bool,
+    /// `--no-new-keyring`.
+    pub no_new_keyring: bool,
+    /// fds 3..3+N reach the container's process.
+    pub preserve_fds: u32,
+    /// Variables added to the process's environment (LISTEN_FDS, LISTEN_PID).
+    pub extra_env: Vec<String>,
+    /// The runtime's PID, checked by the init against its parent.
+    pub parent_pid: i32,
+    /// fds of the runtime the init must close at once (the state lock, which the
+    /// init would otherwise hold until `start`).
+    pub close_in_init: Vec<i32>,
+}
+
+/// The runtime's callbacks at the points of set-up that need the lifecycle layer.
+pub trait Observer {
+    /// The init exists (PID known): record it so an interrupted create can be cleaned.
+    fn spawned(&mut self, pid: i32) -> Result<(), String>;
+    /// Mounts are done: run prestart and createRuntime hooks; return the state JSON for
+    /// the hooks the init runs.
+    fn mounts_done(&mut self, pid: i32) -> Result<String, String>;
+    /// The init is ready: write the state and pid files.
+    fn ready(&mut self, pid: i32) -> Result<(), String>;
+}
+
+/// A running init, as seen by the process that created it.
+#[derive(Debug)]
+pub struct Init {
+    /// Its PID in our pid namespace.
+    pub pid: i32,
+    /// A pidfd for it (it is our child).
+    pub pidfd: Pidfd,
+    /// The pty master when the process has a terminal.
+    pub console: Option<OwnedFd>,
+}
+
+/// Clones the init and walks it to the point where it waits on the exec fifo.
+/// `console_socket` (already connected) receives the pty master if there is one.
+pub fn spawn(
+    opts: &InitOptions,
+    cgroup: &Cgroup,
+    fifo: &OwnedFd,
+    console_socket: Option<&OwnedFd>,
+    obs: &mut dyn Observer,
+) -> Result<Init, ProcessError> {
+    let sys = |what| move |source| ProcessError::Sys { what, source };
+    let proc = ProcHandle::open().map_err(sys("open /proc"))?;
+    let joins =
+        namespaces::open_joins(opts.bundle).map_err(|e| ProcessError::Runtime(e.to_string()))?;
+    let flags =
+        namespaces::clone_flags(opts.bundle).map_err(|e| ProcessError::Runtime(e.to_string()))?;
+    let flags = joins.adjust_clone_flags(flags);
+    namespaces::join_pid_for_children(opts.bundle)
+        .map_err(|e| ProcessError::Runtime(e.to_string()))?;
+    let (ours, theirs) = channel::pair().map_err(sys("socketpair"))?;
+
+    let (pid, pidfd) = match clone::clone3(flags).map_err(sys("clone3"))? {
+        clone::Forked::Child => {
+            drop(ours);
+            init::run(theirs, joins, opts, fifo)
+        }
+        clone::Forked::Parent { pid, pidfd } => (pid, pidfd),
+    };
+    drop(theirs);
+    let init = Init {
+        pid,
+        pidfd: Pidfd::from_owned(pidfd, pid),
+        console: None,
+    };
+    match drive(&ours, init, opts, &proc, cgroup, console_socket, obs) {
+        Ok(init) => Ok(init),
+        Err((init, e)) => {
+            let _ = init.pidfd.signal(libc::SIGKILL);
+            // SAFETY: reaping our own child.
+            unsafe { libc::waitpid(init.pid, std::ptr::null_mut(), 0) };
+            Err(e)
+        }
+    }
+}
+
+type Failed = (Init, ProcessError);
+
+fn drive(
+    ch: &Channel,
+    mut init: Init,
+    opts: &InitOptions,
+    proc: &ProcHandle,
+    cgroup: &Cgroup,
+    console_socket: Option<&OwnedFd>,
+    obs: &mut dyn Observer,
+) -> Result<Init, Failed> {
+    macro_rules! tryf {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(e) => return Err((init, e)),
+            }
+        };
+    }
+    let pid = init.pid;
+    tryf!(obs.spawned(pid).map_err(ProcessError::Runtime));
+    tryf!(cgroup
+        .add(pid)
+        .map_err(|e| ProcessError::Runtime(e.to_string())));
+    tryf!(namespaces::write_id_maps(proc, pid, opts.bundle)
+        .map_err(|e| ProcessError::Runtime(e.to_string())));
+    tryf!(send(ch, &ToInit::Go));
+    loop {
+        let (msg, mut fds) = tryf!(receive(ch));
+        match msg {
+            FromInit::MountsDone => {
+                let state = tryf!(obs.mounts_done(pid).map_err(ProcessError::Runtime));
+                tryf!(send(ch, &ToInit::HooksDone { state }));
+            }
+            FromInit::Console => {
+                let Some(master) = fds.pop() else {
+                    return Err((
+                        init,
+                        ProcessError::Runtime("init sent no pty master".into()),
+                    ));
+                };
+                match console_socket {
+                    Some(sock) => {
+                        tryf!(crate::tty::send_master(sock.as_fd(), master.as_fd())
+                            .map_err(|e| ProcessError::Runtime(e.to_string())));
+                    }
+                    None => init.console = Some(master),
+                }
+            }
+            FromInit::Ready => {
+                tryf!(obs.ready(pid).map_err(ProcessError::Runtime));
+                tryf!(send(ch, &ToInit::Committed));
+                return Ok(init);
+            }
+            FromInit::Error(msg) => return Err((init, ProcessError::Init(msg))),
+        }
+    }
+}
+
+fn send(ch: &Channel, m: &ToInit) -> Result<(), ProcessError> {
+    ch.send(m, &[]).map_err(|e| {
+        if e.raw_os_error() == Some(libc::EPIPE) || e.raw_os_error() == Some(libc::ECONNRESET) {
+            ProcessError::InitDied
+        } else {
+            ProcessError::Sys {
+                what: "send to init",
+                source: e,
+            }
+        }
+    })
+}
+
+fn receive(ch: &Channel) -> Result<(FromInit, Vec<OwnedFd>), ProcessError> {
+    ch.recv::<FromInit>().map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => ProcessError::InitDied,
+        _ => ProcessError::Sys {
+            what: "receive from init",
+            source: e,
+        },
+    })
+}

@@ -1,0 +1,22 @@
+//! `quai delete [--force] <id>`.
+
+use std::path::Path;
+
+use libcontainer::container::{Container, ContainerError};
+
+use crate::cli::DeleteArgs;
+use crate::exit::CliError;
+
+/// Deletes container `id`; with `--force` a missing container is not an error
+/// (containerd and podman delete with force to clean up whatever is left).
+pub fn run(root: &Path, a: &DeleteArgs) -> Result<i32, CliError> {
+    let c = match Container::load(root, &a.id) {
+        Ok(c) => c,
+        Err(libcontainer::Error::Container(ContainerError::NotExist(_))) if a.force => {
+            return Ok(0)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    c.delete(a.force)?;
+    Ok(0)
+}

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use super::state::{self, StateDir, StateFile};
-use super::{Container, ContainerBuilder, ContainerState, Status};
+use super::{Container, ContainerBuilder, ContainerError, ContainerState, Status};
 use crate::cgroups::{self, Cgroup, Layout};
 use crate::process::{self, InitOptions, Observer};
 use crate::procfs::ProcHandle;
@@ -18,6 +18,16 @@ impl ContainerBuilder {
     /// its namespaces and cgroups, waiting for `start`.
     pub fn create(self, bundle: &Path) -> Result<Container> {
         let b = Bundle::load(bundle)?;
+        let terminal = b.process().terminal() == Some(true);
+        if terminal && self.detach && self.console_socket.is_none() {
+            return Err(ContainerError::Console(
+                "cannot allocate tty if quai will detach without setting console socket",
+            )
+            .into());
+        }
+        if !terminal && self.console_socket.is_some() {
+            return Err(ContainerError::Console("cannot use console socket if quai will not detach or allocate tty").into());
+        }
         let console_socket = match &self.console_socket {
             Some(p) => Some(tty::connect_console_socket(p)?),
             None => None,
@@ -100,7 +110,6 @@ impl ContainerBuilder {
             no_new_keyring: self.no_new_keyring,
             preserve_fds: self.preserve_fds + listen_fds,
             extra_env,
-            parent_pid: std::process::id() as i32,
             close_in_init: vec![dir.lock_fd()],
         };
         let mut obs = CreateObserver {

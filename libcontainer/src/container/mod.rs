@@ -64,6 +64,9 @@ pub enum ContainerError {
     /// The signal is not one `kill` knows.
     #[error("invalid signal {0:?}")]
     InvalidSignal(String),
+    /// Terminal and console socket options that cannot work together.
+    #[error("{0}")]
+    Console(&'static str),
     /// `wait` is only possible in the process that created the container.
     #[error("only the process that created the container can wait for it")]
     NotParent,
@@ -145,6 +148,7 @@ pub struct ContainerBuilder {
     no_pivot: bool,
     no_new_keyring: bool,
     preserve_fds: u32,
+    detach: bool,
 }
 
 impl ContainerBuilder {
@@ -158,7 +162,15 @@ impl ContainerBuilder {
             no_pivot: false,
             no_new_keyring: false,
             preserve_fds: 0,
+            detach: false,
         })
+    }
+
+    /// The caller will not stay to relay a terminal (`create`, `run --detach`): a
+    /// process with a terminal then needs a console socket.
+    pub fn detach(mut self, v: bool) -> Self {
+        self.detach = v;
+        self
     }
 
     /// The state root (`--root`).

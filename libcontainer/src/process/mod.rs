@@ -57,8 +57,6 @@ pub struct InitOptions<'a> {
     pub preserve_fds: u32,
     /// Variables added to the process's environment (LISTEN_FDS, LISTEN_PID).
     pub extra_env: Vec<String>,
-    /// The runtime's PID, checked by the init against its parent.
-    pub parent_pid: i32,
     /// fds of the runtime the init must close at once (the state lock, which the
     /// init would otherwise hold until `start`).
     pub close_in_init: Vec<i32>,

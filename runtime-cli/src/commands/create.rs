@@ -10,12 +10,12 @@ use crate::exit::CliError;
 
 /// Creates the container described by `a` under `root`.
 pub fn run(root: &Path, a: &CreateArgs) -> Result<i32, CliError> {
-    create(root, a)?;
+    create(root, a, true)?;
     Ok(0)
 }
 
 /// The create step `run` shares: every path made absolute first.
-pub fn create(root: &Path, a: &CreateArgs) -> Result<Container, CliError> {
+pub fn create(root: &Path, a: &CreateArgs, detach: bool) -> Result<Container, CliError> {
     let bundle = absolute(&a.bundle)?;
     let pid_file = a.pid_file.as_deref().map(absolute).transpose()?;
     let console_socket = a.console_socket.as_deref().map(absolute).transpose()?;
@@ -26,6 +26,7 @@ pub fn create(root: &Path, a: &CreateArgs) -> Result<Container, CliError> {
         .no_pivot(a.no_pivot)
         .no_new_keyring(a.no_new_keyring)
         .preserve_fds(a.preserve_fds)
+        .detach(detach)
         .create(&bundle)?;
     Ok(c)
 }

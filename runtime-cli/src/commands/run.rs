@@ -9,7 +9,7 @@ use crate::logging::Logger;
 
 /// Runs the container described by `a` under `root`.
 pub fn run(root: &Path, a: &RunArgs, log: &mut Logger) -> Result<i32, CliError> {
-    let mut c = super::create::create(root, &a.create)?;
+    let mut c = super::create::create(root, &a.create, a.detach)?;
     match c.start() {
         Ok(warnings) => warnings.iter().for_each(|w| log.warn(w)),
         Err(e) => {

@@ -62,7 +62,7 @@ pub enum HookFailure {
     },
 }
 
-/// Runs one hook to completion: `path` with `args` (argv[0] is `args[0]`, or `path`
+/// Runs one hook to completion: `path` with `args` (`argv[0]` is `args[0]`, or `path`
 /// when there are no args), exactly `env`, `state_json` on stdin.
 pub fn run_one(hook: &Hook, state_json: &str) -> Result<(), HookFailure> {
     let timeout = match hook.timeout() {

@@ -133,15 +133,87 @@ pub fn apply(caps: &LinuxCapabilities) -> Result<(), CapsError> {
         inheritable: mask(caps.inheritable(), last),
     };
     set(wanted).map_err(|source| CapsError::Sys {
-        what: format!(
-            "setting capabilities (effective {:#x}, permitted {:#x}, inheritable {:#x})",
-            wanted.effective, wanted.permitted, wanted.inheritable
-        ),
+        what: explain_refusal(wanted, current),
         source,
     })?;
 
     set_ambient(caps.ambient(), last)
 }
+
+/// Says which asked capabilities capset(2) could not grant, for the error message.
+fn explain_refusal(wanted: CapSets, current: CapSets) -> String {
+    let unavailable = (wanted.permitted | wanted.effective) & !current.permitted;
+    let not_permitted = wanted.effective & !wanted.permitted;
+    let mut what = String::from("setting capabilities");
+    if unavailable != 0 {
+        what += &format!(" ({} not available to the runtime)", names_of(unavailable));
+    }
+    if not_permitted != 0 {
+        what += &format!(
+            " (effective {} not in the permitted set)",
+            names_of(not_permitted)
+        );
+    }
+    what
+}
+
+/// `CAP_…` names of the bits of `mask`, comma-separated.
+fn names_of(mask: u64) -> String {
+    (0..64)
+        .filter(|n| mask & (1u64 << n) != 0)
+        .map(|n| {
+            NAMES
+                .get(n)
+                .map_or_else(|| format!("capability {n}"), |s| format!("CAP_{s}"))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Kernel capability names by number, for messages.
+const NAMES: [&str; 41] = [
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+];
 
 /// Drops capability `n` from the bounding set.
 fn drop_bounding(n: u32) -> Result<(), CapsError> {

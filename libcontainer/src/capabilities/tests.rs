@@ -159,7 +159,42 @@ fn ambient_outside_inheritable_is_a_clear_error() {
 }
 
 #[test]
+fn a_capability_the_runtime_lacks_is_named() {
+    in_child(|| {
+        // The machine lacks CAP_SYS_RESOURCE; drop it here so the test holds elsewhere.
+        drop_bounding(number(Capability::SysResource)).map_err(|e| e.to_string())?;
+        let mut now = get().map_err(|e| e.to_string())?;
+        now.permitted &= !bit(Capability::SysResource);
+        now.effective &= !bit(Capability::SysResource);
+        now.inheritable &= !bit(Capability::SysResource);
+        set(now).map_err(|e| e.to_string())?;
+        let wanted = set_of(&[Capability::SysResource, Capability::Chown]);
+        let caps = LinuxCapabilitiesBuilder::default()
+            .bounding(wanted.clone())
+            .effective(wanted.clone())
+            .permitted(wanted)
+            .inheritable(HashSet::new())
+            .ambient(HashSet::new())
+            .build()
+            .map_err(|e| e.to_string())?;
+        match apply(&caps) {
+            Err(e) if e.to_string().contains("CAP_SYS_RESOURCE not available") => Ok(()),
+            other => Err(format!(
+                "expected an error naming CAP_SYS_RESOURCE, got {other:?}"
+            )),
+        }
+    });
+}
+
+#[test]
 fn numbers_match_the_kernel_names() {
+    for (n, name) in NAMES.iter().enumerate() {
+        assert_eq!(names_of(1 << n), format!("CAP_{name}"));
+        // oci-spec's parser and our number table agree on every capability.
+        let cap: Capability =
+            serde_json::from_str(&format!("\"CAP_{name}\"")).expect("known capability");
+        assert_eq!(number(cap), n as u32, "{name}");
+    }
     assert_eq!(number(Capability::Chown), 0);
     assert_eq!(number(Capability::SysAdmin), 21);
     assert_eq!(number(Capability::CheckpointRestore), 40);

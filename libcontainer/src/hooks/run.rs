@@ -112,6 +112,11 @@ pub fn run_one(hook: &Hook, state_json: &str) -> Result<(), HookFailure> {
             source,
         });
     }
+    if timed_out {
+        // What it wrote between the last poll and the kill; the pipes may be held open
+        // by its children, so this only takes what is already there.
+        let _ = io.read_outputs();
+    }
     let (stdout, stderr) = io.output();
     if let (true, Some(secs)) = (timed_out, timeout) {
         return Err(HookFailure::TimedOut {

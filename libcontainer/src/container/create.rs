@@ -26,7 +26,10 @@ impl ContainerBuilder {
             .into());
         }
         if !terminal && self.console_socket.is_some() {
-            return Err(ContainerError::Console("cannot use console socket if quai will not detach or allocate tty").into());
+            return Err(ContainerError::Console(
+                "cannot use console socket if quai will not detach or allocate tty",
+            )
+            .into());
         }
         let console_socket = match &self.console_socket {
             Some(p) => Some(tty::connect_console_socket(p)?),

@@ -1,0 +1,64 @@
+//! OCI hooks: programs the runtime runs at points of a container's life, each with the
+//! container's state JSON on its stdin.
+//!
+//! A failing `prestart`/`createRuntime`/`createContainer`/`startContainer` hook fails the
+//! operation ([`run_all`]); `poststart` and `poststop` failures only warn
+//! ([`run_all_warn`]), as the runtime spec says.
+
+mod run;
+
+use crate::spec::Hook;
+
+pub use run::{run_one, HookFailure};
+
+/// Why a hook failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HookError {
+    /// The hook failed.
+    #[error("{0}")]
+    Failed(String),
+    /// Hook number `index` of the `phase` list failed; the text follows runc's wording.
+    #[error("error running {phase} hook #{index} ({path}): {failure}")]
+    Hook {
+        /// The hook list, e.g. `prestart`.
+        phase: String,
+        /// The hook's position in its list, from 0.
+        index: usize,
+        /// The hook's program.
+        path: String,
+        /// What went wrong.
+        failure: HookFailure,
+    },
+}
+
+/// Runs `hooks` in order, each with `state_json` on stdin; stops at the first failure.
+/// `phase` names the hook list in messages (e.g. "prestart").
+pub fn run_all(phase: &str, hooks: &[Hook], state_json: &str) -> Result<(), HookError> {
+    for (index, hook) in hooks.iter().enumerate() {
+        run_indexed(phase, index, hook, state_json)?;
+    }
+    Ok(())
+}
+
+/// Runs every hook in order (for `poststart` and `poststop`, whose failures only warn)
+/// and returns one message per failed hook.
+pub fn run_all_warn(phase: &str, hooks: &[Hook], state_json: &str) -> Vec<String> {
+    hooks
+        .iter()
+        .enumerate()
+        .filter_map(|(index, hook)| run_indexed(phase, index, hook, state_json).err())
+        .map(|e| e.to_string())
+        .collect()
+}
+
+fn run_indexed(phase: &str, index: usize, hook: &Hook, state_json: &str) -> Result<(), HookError> {
+    run_one(hook, state_json).map_err(|failure| HookError::Hook {
+        phase: phase.to_string(),
+        index,
+        path: hook.path().display().to_string(),
+        failure,
+    })
+}
+
+#[cfg(test)]
+mod tests;

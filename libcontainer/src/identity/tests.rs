@@ -1,0 +1,139 @@
+use oci_spec::runtime::UserBuilder;
+
+use super::*;
+
+/// Runs `check` in a forked child and asserts it returned `Ok`; the child's error text
+/// comes back through a pipe so the parent's assertion shows it.
+fn in_child(check: impl FnOnce() -> Result<(), String>) {
+    let (r, w) = nix::unistd::pipe().expect("pipe");
+    // SAFETY: the child runs `check` and leaves with `_exit`, never returning.
+    match unsafe { nix::unistd::fork() }.expect("fork") {
+        nix::unistd::ForkResult::Child => {
+            drop(r);
+            let code = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(check)) {
+                Ok(Ok(())) => 0,
+                Ok(Err(msg)) => {
+                    let _ = nix::unistd::write(&w, msg.as_bytes());
+                    1
+                }
+                Err(_) => 2,
+            };
+            // SAFETY: leaves the forked child without running the test harness's exit.
+            unsafe { libc::_exit(code) }
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            drop(w);
+            let mut msg = String::new();
+            std::io::Read::read_to_string(&mut std::fs::File::from(r), &mut msg)
+                .expect("read child report");
+            let status = nix::sys::wait::waitpid(child, None).expect("waitpid");
+            assert_eq!(
+                status,
+                nix::sys::wait::WaitStatus::Exited(child, 0),
+                "child failed: {msg}"
+            );
+        }
+    }
+}
+
+/// Asserts the value of a `/proc/self/status` line, whitespace-normalised.
+fn expect_status(key: &str, want: &str) -> Result<(), String> {
+    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
+    let got = status
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}:")))
+        .ok_or(format!("no {key} in /proc/self/status"))?
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if got != want {
+        return Err(format!("{key} is {got:?}, expected {want:?}"));
+    }
+    Ok(())
+}
+
+#[test]
+fn switches_uid_gid_groups_and_umask() {
+    in_child(|| {
+        let user = UserBuilder::default()
+            .uid(1000u32)
+            .gid(1001u32)
+            .additional_gids(vec![5u32, 6])
+            .umask(0o027u32)
+            .build()
+            .map_err(|e| e.to_string())?;
+        switch_user(&user).map_err(|e| e.to_string())?;
+        expect_status("Uid", "1000 1000 1000 1000")?;
+        expect_status("Gid", "1001 1001 1001 1001")?;
+        expect_status("Groups", "5 6")?;
+        expect_status("Umask", "0027")?;
+        // KEEPCAPS kept permitted across the uid change and was cleared again.
+        expect_status("CapEff", "0000000000000000")?;
+        if expect_status("CapPrm", "0000000000000000").is_ok() {
+            return Err("permitted capabilities were lost across the uid change".into());
+        }
+        // SAFETY: plain prctl query.
+        match unsafe { libc::prctl(libc::PR_GET_KEEPCAPS, 0, 0, 0, 0) } {
+            0 => Ok(()),
+            v => Err(format!("PR_GET_KEEPCAPS is {v} after switch_user")),
+        }
+    });
+}
+
+#[test]
+fn default_umask_is_0022_and_no_groups_clears_them() {
+    in_child(|| {
+        // SAFETY: umask cannot fail.
+        unsafe { libc::umask(0o077) };
+        let user = UserBuilder::default()
+            .uid(0u32)
+            .gid(0u32)
+            .build()
+            .map_err(|e| e.to_string())?;
+        switch_user(&user).map_err(|e| e.to_string())?;
+        expect_status("Umask", "0022")?;
+        expect_status("Groups", "")?;
+        expect_status("Uid", "0 0 0 0")
+    });
+}
+
+#[test]
+fn setgroups_denied_in_a_user_namespace_is_skipped() {
+    in_child(|| {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER)
+            .map_err(|e| format!("unshare: {e}"))?;
+        std::fs::write("/proc/self/setgroups", "deny")
+            .map_err(|e| format!("setgroups deny: {e}"))?;
+        std::fs::write("/proc/self/uid_map", "0 0 1").map_err(|e| format!("uid_map: {e}"))?;
+        std::fs::write("/proc/self/gid_map", "0 0 1").map_err(|e| format!("gid_map: {e}"))?;
+        let user = UserBuilder::default()
+            .uid(0u32)
+            .gid(0u32)
+            .additional_gids(vec![0u32])
+            .build()
+            .map_err(|e| e.to_string())?;
+        switch_user(&user)
+            .map_err(|e| format!("switch_user in a setgroups-denied user namespace: {e}"))
+    });
+}
+
+#[test]
+fn unmapped_uid_names_the_uid() {
+    in_child(|| {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER)
+            .map_err(|e| format!("unshare: {e}"))?;
+        std::fs::write("/proc/self/setgroups", "deny")
+            .map_err(|e| format!("setgroups deny: {e}"))?;
+        std::fs::write("/proc/self/uid_map", "0 0 1").map_err(|e| format!("uid_map: {e}"))?;
+        std::fs::write("/proc/self/gid_map", "0 0 1").map_err(|e| format!("gid_map: {e}"))?;
+        let user = UserBuilder::default()
+            .uid(4242u32)
+            .gid(0u32)
+            .build()
+            .map_err(|e| e.to_string())?;
+        match switch_user(&user) {
+            Err(e) if e.to_string().contains("setresuid(4242)") => Ok(()),
+            other => Err(format!("expected a setresuid(4242) error, got {other:?}")),
+        }
+    });
+}

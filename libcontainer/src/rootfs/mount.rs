@@ -89,6 +89,7 @@ pub(super) fn mount_one(ctx: &Ctx, m: &Mount) -> Result<()> {
             reason: "id-mapped mounts are only supported for bind mounts".into(),
         });
     }
+    check_proc_sys_mount(ctx, m, &opts)?;
     match typ {
         "cgroup" | "cgroup2" => cgroupfs::mount_cgroup(ctx, m, &opts),
         "sysfs" => mount_sysfs(ctx, m, &opts),
@@ -103,6 +104,74 @@ pub(super) fn mount_one(ctx: &Ctx, m: &Mount) -> Result<()> {
             after_mount(ctx, dest, &opts)
         }
     }
+}
+
+/// Files below /proc that may be bind-mounted over (lxcfs does), as in runc.
+const PROC_ALLOWED: [&str; 10] = [
+    "/proc/cpuinfo",
+    "/proc/diskstats",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/swaps",
+    "/proc/uptime",
+    "/proc/loadavg",
+    "/proc/slabinfo",
+    "/proc/net/dev",
+    "/proc/sys/kernel/ns_last_pid",
+];
+
+/// True when the host path `source` is on procfs.
+fn is_procfs(ctx: &Ctx, source: Option<&PathBuf>) -> bool {
+    source.is_some_and(|s| {
+        nix::sys::statfs::statfs(ctx.bundle().dir.join(s).as_path())
+            .is_ok_and(|f| f.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC)
+    })
+}
+
+/// runc's rules for /proc and /sys (the CVE-2019-19921 class): procfs and sysfs never
+/// onto a symlink or file (which would put them elsewhere in the rootfs); at /proc only
+/// procfs; below /proc only procfs or the files lxcfs emulates.
+fn check_proc_sys_mount(ctx: &Ctx, m: &Mount, opts: &MountOptions) -> Result<()> {
+    let dest = crate::rootdir::relative(m.destination());
+    let bad = |reason: &str| RootfsError::WrongType {
+        path: m.destination().clone(),
+        reason: reason.into(),
+    };
+    let typ = fstype(m);
+    if typ == "proc" || typ == "sysfs" {
+        match ctx.root.open_in(&dest, libc::O_PATH | libc::O_NOFOLLOW) {
+            Ok(fd) => {
+                let st = sys::fstat(fd.as_fd()).map_err(super::io_err("stat", m.destination()))?;
+                if !sys::is_dir(&st) {
+                    return Err(bad(
+                        "proc and sysfs must be mounted on an ordinary directory",
+                    ));
+                }
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+            Err(e) => return Err(super::io_err("open", m.destination())(e)),
+        }
+        if typ == "proc" {
+            return Ok(());
+        }
+    }
+    if !dest.starts_with("proc") {
+        return Ok(());
+    }
+    let bind = opts.is_bind() || typ == "bind";
+    if dest == Path::new("proc") {
+        if bind && is_procfs(ctx, m.source().as_ref()) {
+            return Ok(());
+        }
+        return Err(bad("only procfs can be mounted at /proc"));
+    }
+    let abs = Path::new("/").join(&dest);
+    if PROC_ALLOWED.iter().any(|p| Path::new(p) == abs)
+        || (bind && is_procfs(ctx, m.source().as_ref()))
+    {
+        return Ok(());
+    }
+    Err(bad("cannot be mounted because it is inside /proc"))
 }
 
 /// mount(2) of a filesystem (not a bind) onto `dest`, which is created as a directory.

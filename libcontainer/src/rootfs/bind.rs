@@ -1,8 +1,7 @@
 //! Bind mounts: source checked on the host, destination created to match (directory or
 //! empty file), optional id-mapping, then the read-only/nosuid/... remount a bind needs.
 
-use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use super::mount::{after_mount, mount_err, reopen};
@@ -60,14 +59,29 @@ pub(super) fn open_target(ctx: &Ctx, dest: &Path, dir: bool) -> Result<OwnedFd> 
 }
 
 /// One `bind`/`rbind` spec mount (also the sysfs and cgroup fallbacks).
-pub(super) fn bind_mount(ctx: &Ctx, m: &Mount, opts: &MountOptions) -> Result<()> {
+/// `index` is the mount's place in the spec's `mounts` (None for the fallbacks), to find
+/// an id-mapped mount the parent prepared.
+pub(super) fn bind_mount(
+    ctx: &Ctx,
+    index: Option<usize>,
+    m: &Mount,
+    opts: &MountOptions,
+) -> Result<()> {
     let dest = m.destination();
     let src = host_source(ctx, m)?;
     let src_fd = open_source(&src, dest)?;
     let st = sys::fstat(src_fd.as_fd()).map_err(io_err("stat bind source", &src))?;
     let target = open_target(ctx, dest, sys::is_dir(&st))?;
-    if let Some(recursive_idmap) = opts.idmap {
-        idmapped_bind(&src_fd, &target, opts.is_recursive(), recursive_idmap, dest)?;
+    if let Some(map_recursive) = opts.idmap {
+        let prepared = index.and_then(|i| ctx.idmapped.get(i));
+        super::idmap::attach(
+            prepared,
+            &src_fd,
+            &target,
+            opts.is_recursive(),
+            map_recursive,
+            dest,
+        )?;
     } else {
         let flags = libc::MS_BIND | (opts.flags & libc::MS_REC);
         sys::mount(
@@ -105,44 +119,4 @@ pub(super) fn remount_fd(fd: &OwnedFd, dest: &Path, flags: libc::c_ulong) -> Res
         }
         r => r.map_err(io_err("remount", dest)),
     }
-}
-
-/// An id-mapped bind: clone the source tree detached, map it with the container's user
-/// namespace, then attach it on the target.
-fn idmapped_bind(
-    src: &OwnedFd,
-    target: &OwnedFd,
-    recursive: bool,
-    map_recursive: bool,
-    dest: &Path,
-) -> Result<()> {
-    let unsupported = |reason: String| RootfsError::Unsupported {
-        what: "idmap".into(),
-        path: dest.to_path_buf(),
-        reason,
-    };
-    let ns_path = Path::new("/proc/thread-self/ns/user");
-    let userns =
-        openat2(libc::AT_FDCWD, ns_path, libc::O_RDONLY, 0, 0).map_err(io_err("open", ns_path))?;
-    let own = std::fs::metadata("/proc/1/ns/user").ok();
-    let ours = sys::fstat(userns.as_fd()).map_err(io_err("stat", ns_path))?;
-    if own.is_some_and(|o| std::os::unix::fs::MetadataExt::ino(&o) == ours.st_ino) {
-        return Err(unsupported(
-            "the container has no user namespace to map the mount with".into(),
-        ));
-    }
-    let tree = sys::clone_tree(src.as_fd(), recursive).map_err(io_err("open_tree", dest))?;
-    let attr = libc::MOUNT_ATTR_IDMAP;
-    match sys::mount_setattr(tree.as_fd(), map_recursive, attr, 0, Some(userns.as_raw_fd())) {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
-            return Err(unsupported(format!(
-                "{e}: the kernel only lets the host's root id-map a host filesystem, and the container's init \
-                 already runs inside its user namespace"
-            )))
-        }
-        Err(e) => return Err(io_err("id-map mount", dest)(e)),
-    }
-    sys::move_mount(tree.as_fd(), target.as_fd())
-        .map_err(|e: io::Error| io_err("attach id-mapped mount", dest)(e))
 }

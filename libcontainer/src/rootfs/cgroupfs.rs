@@ -100,7 +100,7 @@ fn mount_hierarchy(
         ..MountOptions::default()
     };
     o.idmap = None;
-    super::bind::bind_mount(ctx, &bind, &o)
+    super::bind::bind_mount(ctx, None, &bind, &o)
 }
 
 /// Creates `dest/name -> target` (for `cpu -> cpu,cpuacct`).

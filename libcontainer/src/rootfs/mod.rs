@@ -9,6 +9,7 @@ mod bind;
 mod cgroupfs;
 mod copyup;
 mod devices;
+mod idmap;
 mod masked;
 mod mount;
 mod options;
@@ -23,7 +24,10 @@ mod tests;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use options::{parse as parse_mount_options, parse_propagation, MountOptions};
+pub use idmap::{open_idmapped_sources, IdmappedSources};
+pub use options::{
+    known_mount_options, parse as parse_mount_options, parse_propagation, MountOptions,
+};
 
 use crate::rootdir::RootfsDir;
 use crate::spec::{Bundle, LinuxNamespaceType};
@@ -111,6 +115,8 @@ struct Ctx<'a> {
     root: RootfsDir,
     /// We run in a user namespace: no mknod, and mount flags are locked.
     userns: bool,
+    /// Id-mapped mounts the parent prepared.
+    idmapped: &'a IdmappedSources,
 }
 
 impl Ctx<'_> {
@@ -130,14 +136,28 @@ fn in_user_namespace() -> bool {
 
 /// In the new mount namespace, before hooks: propagation, rootfs bind, spec mounts, /dev.
 pub fn prepare(opts: &RootfsOptions) -> std::result::Result<(), RootfsError> {
+    prepare_with(opts, &IdmappedSources::none())
+}
+
+/// [`prepare`] with the id-mapped mounts the parent made ([`open_idmapped_sources`]);
+/// needed for `idmap`/`ridmap` mounts when the init runs in a user namespace.
+pub fn prepare_with(
+    opts: &RootfsOptions,
+    idmapped: &IdmappedSources,
+) -> std::result::Result<(), RootfsError> {
     let bundle = opts.bundle;
     propagation::prepare_root(bundle)?;
     let root = RootfsDir::open(&bundle.rootfs).map_err(io_err("open rootfs", &bundle.rootfs))?;
     let userns = bundle.namespace(LinuxNamespaceType::User).is_some() || in_user_namespace();
-    let ctx = Ctx { opts, root, userns };
+    let ctx = Ctx {
+        opts,
+        root,
+        userns,
+        idmapped,
+    };
     let mounts = bundle.spec.mounts().as_deref().unwrap_or(&[]);
-    for m in mounts {
-        mount::mount_one(&ctx, m)?;
+    for (i, m) in mounts.iter().enumerate() {
+        mount::mount_one(&ctx, i, m)?;
     }
     if devices::needs_dev_setup(mounts) {
         devices::create_all(&ctx)?;

@@ -76,11 +76,11 @@ pub(super) fn reopen(ctx: &Ctx, dest: &Path) -> Result<OwnedFd> {
 }
 
 /// Mounts one entry of the spec's `mounts`.
-pub(super) fn mount_one(ctx: &Ctx, m: &Mount) -> Result<()> {
+pub(super) fn mount_one(ctx: &Ctx, index: usize, m: &Mount) -> Result<()> {
     let opts = options_of(m);
     let typ = fstype(m);
     if opts.is_bind() || typ == "bind" {
-        return bind::bind_mount(ctx, m, &opts);
+        return bind::bind_mount(ctx, Some(index), m, &opts);
     }
     if opts.idmap.is_some() {
         return Err(RootfsError::Unsupported {
@@ -211,7 +211,7 @@ fn mount_sysfs(ctx: &Ctx, m: &Mount, opts: &MountOptions) -> Result<()> {
                 .set_source(Some(PathBuf::from("/sys")));
             let mut o = opts.clone();
             o.flags |= libc::MS_BIND | libc::MS_REC;
-            bind::bind_mount(ctx, &fallback, &o)
+            bind::bind_mount(ctx, None, &fallback, &o)
         }
         other => {
             other?;

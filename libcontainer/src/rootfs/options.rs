@@ -92,6 +92,78 @@ fn lookup(word: &str) -> Option<Opt> {
     })
 }
 
+/// Every option word with a meaning beyond filesystem data (for `features`).
+const KNOWN: &[&str] = &[
+    "defaults",
+    "ro",
+    "rw",
+    "nosuid",
+    "suid",
+    "nodev",
+    "dev",
+    "noexec",
+    "exec",
+    "sync",
+    "async",
+    "dirsync",
+    "remount",
+    "mand",
+    "nomand",
+    "atime",
+    "noatime",
+    "diratime",
+    "nodiratime",
+    "relatime",
+    "norelatime",
+    "strictatime",
+    "nostrictatime",
+    "lazytime",
+    "nolazytime",
+    "iversion",
+    "noiversion",
+    "silent",
+    "loud",
+    "nosymfollow",
+    "symfollow",
+    "bind",
+    "rbind",
+    "private",
+    "rprivate",
+    "shared",
+    "rshared",
+    "slave",
+    "rslave",
+    "unbindable",
+    "runbindable",
+    "rro",
+    "rrw",
+    "rnosuid",
+    "rsuid",
+    "rnodev",
+    "rdev",
+    "rnoexec",
+    "rexec",
+    "rnodiratime",
+    "rdiratime",
+    "rnosymfollow",
+    "rsymfollow",
+    "rnoatime",
+    "ratime",
+    "rrelatime",
+    "rnostrictatime",
+    "rstrictatime",
+    "rnorelatime",
+    "tmpcopyup",
+    "idmap",
+    "ridmap",
+];
+
+/// The mount options this runtime understands beyond filesystem data, for the
+/// `features` document.
+pub fn known_mount_options() -> Vec<&'static str> {
+    KNOWN.to_vec()
+}
+
 /// A parsed `options` list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MountOptions {
@@ -238,6 +310,13 @@ mod tests {
         assert_eq!((o.attr_set, o.attr_clr), (0, libc::MOUNT_ATTR_NOSYMFOLLOW));
         assert!(o.has_recursive_attrs());
         assert!(!parse(&["ro"]).has_recursive_attrs());
+    }
+
+    #[test]
+    fn known_options_are_all_recognised() {
+        let known = known_mount_options();
+        assert!(known.iter().all(|w| lookup(w).is_some()), "{known:?}");
+        assert!(known.contains(&"rro") && known.contains(&"tmpcopyup") && known.contains(&"idmap"));
     }
 
     #[test]

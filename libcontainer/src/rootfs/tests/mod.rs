@@ -10,6 +10,7 @@ use super::{prepare, RootfsOptions};
 use crate::spec::Bundle;
 
 mod full;
+mod idmap;
 mod more;
 mod userns;
 

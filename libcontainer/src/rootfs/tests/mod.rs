@@ -12,6 +12,7 @@ use crate::spec::Bundle;
 mod full;
 mod idmap;
 mod more;
+mod runc_spec;
 mod userns;
 
 /// A temporary bundle: `<dir>/rootfs` with busybox, and `<dir>/../outside`, a host

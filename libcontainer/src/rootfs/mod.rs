@@ -1,14 +1,41 @@
 //! The container's root filesystem: mounts, /dev, pivot_root, masked and read-only paths.
-//! PLACEHOLDER interface; the real module replaces this file.
+//!
+//! The init calls [`prepare`] (in its new mount namespace, before the prestart and
+//! createRuntime hooks), [`pivot`], then [`finalize`]. Every path inside the rootfs is
+//! resolved through a [`RootfsDir`] (`openat2(RESOLVE_IN_ROOT)`) and every mount lands on
+//! an fd, never on a path a planted symlink could redirect.
 
-use std::path::PathBuf;
+mod bind;
+mod cgroupfs;
+mod copyup;
+mod devices;
+mod idmap;
+mod masked;
+mod mount;
+mod options;
+mod pivot;
+mod propagation;
+mod symlinks;
+mod sys;
 
-use crate::spec::Bundle;
+#[cfg(test)]
+mod tests;
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub use idmap::{open_idmapped_sources, IdmappedSources};
+pub use options::{
+    known_mount_options, parse as parse_mount_options, parse_propagation, MountOptions,
+};
+
+use crate::rootdir::RootfsDir;
+use crate::spec::{Bundle, LinuxNamespaceType};
 
 /// Why setting up the root filesystem failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RootfsError {
-    /// A mount step failed.
+    /// A system call on a path failed.
     #[error("{what} {path}: {source}")]
     Io {
         /// The step.
@@ -16,8 +43,58 @@ pub enum RootfsError {
         /// The path inside or outside the container.
         path: PathBuf,
         /// The cause.
-        source: std::io::Error,
+        source: io::Error,
     },
+    /// A spec mount failed.
+    #[error("mount {source_path} to {dest} (type {fstype}): {source}")]
+    Mount {
+        /// The mount's source (or its type when it has none).
+        source_path: String,
+        /// The destination inside the container.
+        dest: PathBuf,
+        /// The filesystem type (`bind` for bind mounts).
+        fstype: String,
+        /// The cause.
+        source: io::Error,
+    },
+    /// A bind mount's source does not exist on the host.
+    #[error("bind mount source {source_path} for {dest} does not exist")]
+    MissingSource {
+        /// The source as resolved on the host.
+        source_path: PathBuf,
+        /// The destination inside the container.
+        dest: PathBuf,
+    },
+    /// What is at a path is not what the step needs (a file for a directory, a wrong device).
+    #[error("{path}: {reason}")]
+    WrongType {
+        /// The path inside or outside the container.
+        path: PathBuf,
+        /// What was expected and what was found.
+        reason: String,
+    },
+    /// The spec asks for something this runtime cannot do (here, or at all).
+    #[error("{what} for {path} is not supported: {reason}")]
+    Unsupported {
+        /// The feature.
+        what: String,
+        /// The path it was asked for.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Shorthand for the module's results.
+type Result<T> = std::result::Result<T, RootfsError>;
+
+/// Builds a closure mapping an `io::Error` to [`RootfsError::Io`] for `what` on `path`.
+fn io_err<'p>(what: &'static str, path: &'p Path) -> impl FnOnce(io::Error) -> RootfsError + 'p {
+    move |source| RootfsError::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// What the rootfs steps need to know beyond the spec.
@@ -31,32 +108,100 @@ pub struct RootfsOptions<'a> {
     pub cgroup_ns: bool,
 }
 
+/// What every step of [`prepare`] shares.
+struct Ctx<'a> {
+    opts: &'a RootfsOptions<'a>,
+    /// The rootfs, opened after it was bind-mounted onto itself.
+    root: RootfsDir,
+    /// We run in a user namespace: no mknod, and mount flags are locked.
+    userns: bool,
+    /// Id-mapped mounts the parent prepared.
+    idmapped: &'a IdmappedSources,
+}
+
+impl Ctx<'_> {
+    fn bundle(&self) -> &Bundle {
+        self.opts.bundle
+    }
+}
+
+/// True when this process is in a user namespace other than the initial one (its
+/// uid map is not the identity map of every id).
+fn in_user_namespace() -> bool {
+    match std::fs::read_to_string("/proc/self/uid_map") {
+        Ok(map) => map.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"],
+        Err(_) => false,
+    }
+}
+
 /// In the new mount namespace, before hooks: propagation, rootfs bind, spec mounts, /dev.
-pub fn prepare(opts: &RootfsOptions) -> Result<(), RootfsError> {
-    let _ = opts;
-    Err(RootfsError::Io {
-        what: "prepare",
-        path: PathBuf::new(),
-        source: std::io::Error::other("placeholder"),
-    })
+pub fn prepare(opts: &RootfsOptions) -> std::result::Result<(), RootfsError> {
+    prepare_with(opts, &IdmappedSources::none())
+}
+
+/// [`prepare`] with the id-mapped mounts the parent made ([`open_idmapped_sources`]);
+/// needed for `idmap`/`ridmap` mounts when the init runs in a user namespace.
+pub fn prepare_with(
+    opts: &RootfsOptions,
+    idmapped: &IdmappedSources,
+) -> std::result::Result<(), RootfsError> {
+    let bundle = opts.bundle;
+    propagation::prepare_root(bundle)?;
+    let root = RootfsDir::open(&bundle.rootfs).map_err(io_err("open rootfs", &bundle.rootfs))?;
+    let userns = bundle.namespace(LinuxNamespaceType::User).is_some() || in_user_namespace();
+    let ctx = Ctx {
+        opts,
+        root,
+        userns,
+        idmapped,
+    };
+    let mounts = bundle.spec.mounts().as_deref().unwrap_or(&[]);
+    for (i, m) in mounts.iter().enumerate() {
+        mount::mount_one(&ctx, i, m)?;
+    }
+    if devices::needs_dev_setup(mounts) {
+        devices::create_all(&ctx)?;
+        symlinks::setup_ptmx(&ctx.root)?;
+        symlinks::setup_dev_symlinks(&ctx.root)?;
+    }
+    Ok(())
 }
 
 /// pivot_root (or MS_MOVE + chroot) into the rootfs; cwd becomes `/`.
-pub fn pivot(opts: &RootfsOptions) -> Result<(), RootfsError> {
-    let _ = opts;
-    Err(RootfsError::Io {
-        what: "pivot",
-        path: PathBuf::new(),
-        source: std::io::Error::other("placeholder"),
-    })
+pub fn pivot(opts: &RootfsOptions) -> std::result::Result<(), RootfsError> {
+    if opts.no_pivot {
+        pivot::move_root(&opts.bundle.rootfs)
+    } else {
+        pivot::pivot_root(&opts.bundle.rootfs)
+    }
 }
 
-/// After pivot: masked paths, read-only paths, read-only root, rootfsPropagation.
-pub fn finalize(opts: &RootfsOptions) -> Result<(), RootfsError> {
-    let _ = opts;
-    Err(RootfsError::Io {
-        what: "finalize",
-        path: PathBuf::new(),
-        source: std::io::Error::other("placeholder"),
-    })
+/// After pivot: read-only paths, masked paths, read-only /dev and root, rootfsPropagation.
+pub fn finalize(opts: &RootfsOptions) -> std::result::Result<(), RootfsError> {
+    let spec = &opts.bundle.spec;
+    let root = RootfsDir::open(Path::new("/")).map_err(io_err("open root", Path::new("/")))?;
+    let linux = spec.linux().as_ref();
+    for p in linux
+        .and_then(|l| l.readonly_paths().as_deref())
+        .unwrap_or(&[])
+    {
+        masked::readonly_path(&root, Path::new(p))?;
+    }
+    for p in linux
+        .and_then(|l| l.masked_paths().as_deref())
+        .unwrap_or(&[])
+    {
+        masked::mask_path(&root, Path::new(p))?;
+    }
+    if mount::dev_wants_readonly(spec.mounts().as_deref().unwrap_or(&[])) {
+        masked::remount_readonly(&root, Path::new("/dev"))?;
+    }
+    if spec
+        .root()
+        .as_ref()
+        .is_some_and(|r| r.readonly() == Some(true))
+    {
+        masked::readonly_root()?;
+    }
+    propagation::finalize_root(opts.bundle)
 }

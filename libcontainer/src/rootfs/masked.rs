@@ -1,0 +1,88 @@
+//! After pivot: `linux.readonlyPaths`, `linux.maskedPaths`, read-only /dev and root.
+//! Done with the new mount API on fds, so they do not depend on the container's /proc.
+
+use std::io;
+use std::os::fd::AsFd;
+use std::path::Path;
+
+use super::devices::{verify_node, Device};
+use super::{io_err, sys, Result};
+use crate::rootdir::RootfsDir;
+
+/// Opens `path` as `O_PATH`, or `None` when it does not exist (such paths are skipped).
+fn open_existing(root: &RootfsDir, path: &Path) -> Result<Option<std::os::fd::OwnedFd>> {
+    match root.open_path(path) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
+        Err(e) => Err(io_err("open", path)(e)),
+    }
+}
+
+/// A read-only path: a recursive bind of the path onto itself, then read-only.
+pub(super) fn readonly_path(root: &RootfsDir, path: &Path) -> Result<()> {
+    let Some(fd) = open_existing(root, path)? else {
+        return Ok(());
+    };
+    let tree = sys::clone_tree(fd.as_fd(), true).map_err(io_err("bind", path))?;
+    sys::move_mount(tree.as_fd(), fd.as_fd()).map_err(io_err("bind", path))?;
+    remount_readonly(root, path)
+}
+
+/// Makes the mount at `path` read-only; `mount_setattr` changes only that attribute, so
+/// flags the kernel locked in a user namespace stay as they are.
+pub(super) fn remount_readonly(root: &RootfsDir, path: &Path) -> Result<()> {
+    let fd = root.open_path(path).map_err(io_err("open", path))?;
+    sys::mount_setattr(fd.as_fd(), false, libc::MOUNT_ATTR_RDONLY, 0, None)
+        .map_err(io_err("make read-only", path))
+}
+
+/// A masked path: a directory gets an empty read-only tmpfs, anything else the
+/// container's /dev/null (checked to really be 1:3).
+pub(super) fn mask_path(root: &RootfsDir, path: &Path) -> Result<()> {
+    let Some(fd) = open_existing(root, path)? else {
+        return Ok(());
+    };
+    let st = sys::fstat(fd.as_fd()).map_err(io_err("stat", path))?;
+    let mnt = if sys::is_dir(&st) {
+        sys::new_tmpfs(libc::MOUNT_ATTR_RDONLY).map_err(io_err("create tmpfs to mask", path))?
+    } else {
+        let null_path = Path::new("/dev/null");
+        let null = root
+            .open_path(null_path)
+            .map_err(io_err("open", null_path))?;
+        let expect = Device {
+            path: null_path.into(),
+            kind: libc::S_IFCHR,
+            major: 1,
+            minor: 3,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+        };
+        verify_node(null.as_fd(), &expect)?;
+        sys::clone_tree(null.as_fd(), false).map_err(io_err("bind /dev/null to mask", path))?
+    };
+    sys::move_mount(mnt.as_fd(), fd.as_fd()).map_err(|e: io::Error| io_err("mask", path)(e))
+}
+
+/// `root.readonly`: remount `/` read-only, keeping the flags the kernel locked.
+pub(super) fn readonly_root() -> Result<()> {
+    let slash = Path::new("/");
+    let fd = crate::rootdir::openat2(
+        libc::AT_FDCWD,
+        slash,
+        libc::O_PATH | libc::O_DIRECTORY,
+        0,
+        0,
+    )
+    .map_err(io_err("open", slash))?;
+    let flags = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY;
+    match sys::mount(None, slash, None, flags, None) {
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+            let locked = sys::locked_flags(fd.as_fd()).map_err(io_err("statvfs", slash))?;
+            sys::mount(None, slash, None, flags | locked, None)
+                .map_err(io_err("remount read-only", slash))
+        }
+        r => r.map_err(io_err("remount read-only", slash)),
+    }
+}

@@ -1,0 +1,53 @@
+//! Making the rootfs the container's `/`: pivot_root, or MS_MOVE + chroot (`--no-pivot`).
+
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+use super::{io_err, sys, RootfsError};
+use crate::rootdir::openat2;
+
+fn check(r: libc::c_int) -> io::Result<()> {
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+fn chdir(path: &Path) -> Result<(), RootfsError> {
+    std::env::set_current_dir(path).map_err(io_err("chdir", path))
+}
+
+/// `pivot_root(".", ".")` from inside the new root, then detaches the old root, which
+/// was stacked on the same directory; no directory for the old root is needed.
+pub(super) fn pivot_root(rootfs: &Path) -> Result<(), RootfsError> {
+    let slash = Path::new("/");
+    let dir = libc::O_DIRECTORY | libc::O_RDONLY;
+    let old = openat2(libc::AT_FDCWD, slash, dir, 0, 0).map_err(io_err("open old root", slash))?;
+    let new =
+        openat2(libc::AT_FDCWD, rootfs, dir, 0, 0).map_err(io_err("open new root", rootfs))?;
+    // SAFETY: fchdir on an open directory fd.
+    check(unsafe { libc::fchdir(new.as_raw_fd()) }).map_err(io_err("fchdir", rootfs))?;
+    // SAFETY: both paths are NUL-terminated literals.
+    let r = unsafe { libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) };
+    check(r as libc::c_int).map_err(io_err("pivot_root", rootfs))?;
+    // SAFETY: as above; the old root is still reachable through its fd.
+    check(unsafe { libc::fchdir(old.as_raw_fd()) }).map_err(io_err("fchdir", slash))?;
+    let dot = Path::new(".");
+    // rslave first so the detach cannot propagate to the host's mounts.
+    sys::mount(None, dot, None, libc::MS_SLAVE | libc::MS_REC, None)
+        .map_err(io_err("make old root rslave", slash))?;
+    nix::mount::umount2(dot, nix::mount::MntFlags::MNT_DETACH)
+        .map_err(|e| io_err("unmount old root", slash)(io::Error::from(e)))?;
+    chdir(slash)
+}
+
+/// `--no-pivot`: moves the rootfs mount onto `/` and chroots into it.
+pub(super) fn move_root(rootfs: &Path) -> Result<(), RootfsError> {
+    chdir(rootfs)?;
+    sys::mount(Some(rootfs), Path::new("/"), None, libc::MS_MOVE, None)
+        .map_err(io_err("move rootfs to /", rootfs))?;
+    nix::unistd::chroot(".").map_err(|e| io_err("chroot", rootfs)(io::Error::from(e)))?;
+    chdir(Path::new("/"))
+}

@@ -1,0 +1,179 @@
+//! Thin wrappers over the mount system calls (classic and new mount API) that the
+//! other files share; each returns `io::Error` and leaves the "what/where" to callers.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use libc::c_ulong;
+
+fn cstr(s: &[u8]) -> io::Result<CString> {
+    CString::new(s).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+fn check(r: libc::c_long) -> io::Result<libc::c_long> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// `mount(2)`; `target` is usually `rootdir::fd_path(fd)` of an `O_PATH` fd.
+pub(super) fn mount(
+    source: Option<&Path>,
+    target: &Path,
+    fstype: Option<&str>,
+    flags: c_ulong,
+    data: Option<&str>,
+) -> io::Result<()> {
+    let src = source.map(|s| cstr(s.as_os_str().as_bytes())).transpose()?;
+    let tgt = cstr(target.as_os_str().as_bytes())?;
+    let typ = fstype.map(|t| cstr(t.as_bytes())).transpose()?;
+    let dat = data
+        .filter(|d| !d.is_empty())
+        .map(|d| cstr(d.as_bytes()))
+        .transpose()?;
+    // SAFETY: every pointer is either null or a NUL-terminated string that outlives the call.
+    let r = unsafe {
+        libc::mount(
+            src.as_ref().map_or(std::ptr::null(), |s| s.as_ptr()),
+            tgt.as_ptr(),
+            typ.as_ref().map_or(std::ptr::null(), |s| s.as_ptr()),
+            flags,
+            dat.as_ref().map_or(std::ptr::null(), |s| s.as_ptr().cast()),
+        )
+    };
+    check(r as libc::c_long).map(drop)
+}
+
+/// `mount_setattr(2)` on the mount an fd refers to (`AT_EMPTY_PATH`).
+pub(super) fn mount_setattr(
+    fd: BorrowedFd<'_>,
+    recursive: bool,
+    set: u64,
+    clr: u64,
+    userns: Option<RawFd>,
+) -> io::Result<()> {
+    let mut attr: libc::mount_attr = unsafe { std::mem::zeroed() };
+    attr.attr_set = set;
+    attr.attr_clr = clr;
+    attr.propagation = 0;
+    attr.userns_fd = userns.map_or(0, |f| f as u64);
+    let flags = libc::AT_EMPTY_PATH | if recursive { libc::AT_RECURSIVE } else { 0 };
+    // SAFETY: `attr` is a valid mount_attr of the size passed; the path is "".
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            flags as libc::c_uint,
+            &attr as *const libc::mount_attr,
+            std::mem::size_of::<libc::mount_attr>(),
+        )
+    };
+    check(r).map(drop)
+}
+
+/// `open_tree(fd, "", OPEN_TREE_CLONE | AT_EMPTY_PATH [| AT_RECURSIVE])`: a detached copy
+/// of the mount (tree) at `fd`, ready for `move_mount`.
+pub(super) fn clone_tree(fd: BorrowedFd<'_>, recursive: bool) -> io::Result<OwnedFd> {
+    let flags = libc::OPEN_TREE_CLONE
+        | libc::OPEN_TREE_CLOEXEC
+        | libc::AT_EMPTY_PATH as libc::c_uint
+        | if recursive {
+            libc::AT_RECURSIVE as libc::c_uint
+        } else {
+            0
+        };
+    // SAFETY: the path is "" and the kernel returns a new fd or -1.
+    let r =
+        check(unsafe { libc::syscall(libc::SYS_open_tree, fd.as_raw_fd(), c"".as_ptr(), flags) })?;
+    // SAFETY: a fresh fd we now own.
+    Ok(unsafe { OwnedFd::from_raw_fd(r as RawFd) })
+}
+
+/// `move_mount(from, "", to, "", F_EMPTY_PATH | T_EMPTY_PATH)`: attaches a detached
+/// mount onto the directory or file `to` refers to.
+pub(super) fn move_mount(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> io::Result<()> {
+    let flags = libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH;
+    // SAFETY: both paths are "" and both fds are open.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            from.as_raw_fd(),
+            c"".as_ptr(),
+            to.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+        )
+    };
+    check(r).map(drop)
+}
+
+/// A new read-only tmpfs, detached (`fsopen` + `fsmount`), for masking directories.
+pub(super) fn new_tmpfs(attrs: u64) -> io::Result<OwnedFd> {
+    // SAFETY: "tmpfs" is NUL-terminated; the kernel returns a new fd or -1.
+    let fs =
+        check(unsafe { libc::syscall(libc::SYS_fsopen, c"tmpfs".as_ptr(), libc::FSOPEN_CLOEXEC) })?;
+    // SAFETY: a fresh fd we now own.
+    let fs = unsafe { OwnedFd::from_raw_fd(fs as RawFd) };
+    // SAFETY: FSCONFIG_CMD_CREATE takes no key or value.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            libc::FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    })?;
+    // SAFETY: `fs` is a created fs context.
+    let m = check(unsafe {
+        libc::syscall(
+            libc::SYS_fsmount,
+            fs.as_raw_fd(),
+            libc::FSMOUNT_CLOEXEC,
+            attrs,
+        )
+    })?;
+    // SAFETY: a fresh fd we now own.
+    Ok(unsafe { OwnedFd::from_raw_fd(m as RawFd) })
+}
+
+/// `fstat(2)`.
+pub(super) fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer and `fd` is open.
+    check(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } as libc::c_long)?;
+    Ok(st)
+}
+
+/// True when `st` is a directory.
+pub(super) fn is_dir(st: &libc::stat) -> bool {
+    st.st_mode & libc::S_IFMT == libc::S_IFDIR
+}
+
+/// The mount flags of the mount `fd` is on that the kernel locks in a user namespace
+/// (as `MS_*`), read with `fstatvfs`; a remount must repeat them or fail with EPERM.
+pub(super) fn locked_flags(fd: BorrowedFd<'_>) -> io::Result<c_ulong> {
+    let mut sv: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `sv` is a valid out-pointer and `fd` is open.
+    check(unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut sv) } as libc::c_long)?;
+    let table: [(c_ulong, c_ulong); 7] = [
+        (libc::ST_RDONLY, libc::MS_RDONLY),
+        (libc::ST_NOSUID, libc::MS_NOSUID),
+        (libc::ST_NODEV, libc::MS_NODEV),
+        (libc::ST_NOEXEC, libc::MS_NOEXEC),
+        (libc::ST_NOATIME, libc::MS_NOATIME),
+        (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
+        (libc::ST_RELATIME, libc::MS_RELATIME),
+    ];
+    Ok(table
+        .iter()
+        .filter(|(st, _)| sv.f_flag & st != 0)
+        .fold(0, |acc, (_, ms)| acc | ms))
+}

@@ -231,7 +231,8 @@ fn drop_bounding(n: u32) -> Result<(), CapsError> {
     Ok(())
 }
 
-/// Clears the ambient set, then raises each asked capability the kernel knows.
+/// Clears the ambient set, then raises each asked capability the kernel knows and
+/// allows (one that is not both permitted and inheritable is left out, as runc does).
 fn set_ambient(ambient: &Option<Capabilities>, last: u32) -> Result<(), CapsError> {
     // SAFETY: plain prctl with integer arguments.
     let r = unsafe {
@@ -268,12 +269,15 @@ fn set_ambient(ambient: &Option<Capabilities>, last: u32) -> Result<(), CapsErro
             )
         };
         if r != 0 {
+            let source = io::Error::last_os_error();
+            // runc's `spec` puts caps in ambient without inheritable, and runc ignores
+            // the kernel's refusal; so do we, or every runc-made config would fail.
+            if source.raw_os_error() == Some(libc::EPERM) {
+                continue;
+            }
             return Err(CapsError::Sys {
-                what: format!(
-                    "raising ambient capability {} (it must also be permitted and inheritable)",
-                    name(cap)
-                ),
-                source: io::Error::last_os_error(),
+                what: format!("raising ambient capability {}", name(cap)),
+                source,
             });
         }
     }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::spec::LinuxResources;
+use crate::spec::{LinuxDevice, LinuxResources};
 
 /// Why a cgroup step failed.
 #[derive(Debug, thiserror::Error)]
@@ -116,8 +116,14 @@ impl Cgroup {
         Ok(cg)
     }
 
-    /// Writes the resources of the spec.
-    pub fn apply(&self, layout: &Layout, res: &LinuxResources) -> Result<(), CgroupError> {
+    /// Writes the resources of the spec; `devices` are the spec's `linux.devices`,
+    /// which the device rules must let the container use.
+    pub fn apply(
+        &self,
+        layout: &Layout,
+        res: &LinuxResources,
+        devices: &[LinuxDevice],
+    ) -> Result<(), CgroupError> {
         if layout.is_pure_v2() {
             return resources::refuse_v2(res);
         }
@@ -125,7 +131,7 @@ impl Cgroup {
             let h = layout.v1(controller)?;
             self.dirs.iter().find(|d| d.starts_with(&h.mount)).cloned()
         };
-        resources::apply_v1(&dir_for, res)
+        resources::apply_v1(&dir_for, res, devices)
     }
 
     /// Moves `pid` into every directory.

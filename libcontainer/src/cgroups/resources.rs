@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::CgroupError;
-use crate::spec::LinuxResources;
+use crate::spec::{LinuxDevice, LinuxDeviceType, LinuxResources};
 
 fn write(dir: &Path, file: &str, val: impl ToString) -> Result<(), CgroupError> {
     let p = dir.join(file);
@@ -59,10 +59,36 @@ pub(super) fn inherit_cpuset(dir: &Path, mount: &Path) -> Result<(), CgroupError
     Ok(())
 }
 
-/// Applies resources on v1 hierarchies.
+/// Device rules every container gets (runc's `AllowedDevices`): mknod of any node,
+/// and the standard character devices.
+const DEFAULT_ALLOWED: &[(&str, Option<i64>, Option<i64>, &str)] = &[
+    ("c", None, None, "m"),
+    ("b", None, None, "m"),
+    ("c", Some(1), Some(3), "rwm"),
+    ("c", Some(1), Some(8), "rwm"),
+    ("c", Some(1), Some(7), "rwm"),
+    ("c", Some(5), Some(0), "rwm"),
+    ("c", Some(1), Some(5), "rwm"),
+    ("c", Some(1), Some(9), "rwm"),
+    ("c", Some(136), None, "rwm"),
+    ("c", Some(5), Some(2), "rwm"),
+];
+
+/// One line of `devices.allow`/`devices.deny`.
+fn device_rule(typ: &str, major: Option<i64>, minor: Option<i64>, access: &str) -> String {
+    if typ == "a" {
+        return "a".to_string();
+    }
+    let num = |n: Option<i64>| n.map(|v| v.to_string()).unwrap_or_else(|| "*".into());
+    format!("{typ} {}:{} {access}", num(major), num(minor))
+}
+
+/// Applies resources on v1 hierarchies; `spec_devices` are the nodes `linux.devices`
+/// creates, which the device rules must allow.
 pub(super) fn apply_v1(
     dir_for: &dyn Fn(&str) -> Option<PathBuf>,
     r: &LinuxResources,
+    spec_devices: &[LinuxDevice],
 ) -> Result<(), CgroupError> {
     if let Some(m) = r.memory() {
         let d = need(dir_for, "memory")?;
@@ -136,13 +162,8 @@ pub(super) fn apply_v1(
                 .typ()
                 .map(|t| t.as_str().to_string())
                 .unwrap_or_else(|| "a".into());
-            let num = |n: Option<i64>| n.map(|v| v.to_string()).unwrap_or_else(|| "*".into());
             let access = rule.access().clone().unwrap_or_else(|| "rwm".into());
-            let line = if typ == "a" {
-                "a".to_string()
-            } else {
-                format!("{typ} {}:{} {access}", num(rule.major()), num(rule.minor()))
-            };
+            let line = device_rule(&typ, rule.major(), rule.minor(), &access);
             write(
                 &d,
                 if rule.allow() {
@@ -151,6 +172,27 @@ pub(super) fn apply_v1(
                     "devices.deny"
                 },
                 line,
+            )?;
+        }
+        // As runc: the devices every container gets, and those the spec creates, stay
+        // usable whatever the rules above denied.
+        for (typ, major, minor, access) in DEFAULT_ALLOWED {
+            write(
+                &d,
+                "devices.allow",
+                device_rule(typ, *major, *minor, access),
+            )?;
+        }
+        for dev in spec_devices {
+            let typ = match dev.typ() {
+                LinuxDeviceType::B => "b",
+                LinuxDeviceType::C | LinuxDeviceType::U => "c",
+                _ => continue,
+            };
+            write(
+                &d,
+                "devices.allow",
+                device_rule(typ, Some(dev.major()), Some(dev.minor()), "rwm"),
             )?;
         }
     }
@@ -190,5 +232,18 @@ pub(super) fn refuse_v2(r: &LinuxResources) -> Result<(), CgroupError> {
         Err(CgroupError::Unsupported(
             "linux.resources on a cgroup v2 host are not supported by quai yet".into(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules() {
+        assert_eq!(device_rule("a", None, None, "rwm"), "a");
+        assert_eq!(device_rule("c", Some(1), Some(3), "rwm"), "c 1:3 rwm");
+        assert_eq!(device_rule("b", None, None, "m"), "b *:* m");
+        assert_eq!(device_rule("c", Some(136), None, "rw"), "c 136:* rw");
     }
 }

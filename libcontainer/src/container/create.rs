@@ -84,7 +84,8 @@ impl ContainerBuilder {
         let cg = Cgroup::create(&layout, &cg_path)?;
         *cg_out = Some(cg.clone());
         if let Some(res) = linux.and_then(|l| l.resources().as_ref()) {
-            cg.apply(&layout, res)?;
+            let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
+            cg.apply(&layout, res, devices)?;
         }
 
         let hooks = b.spec.hooks().clone().unwrap_or_default();

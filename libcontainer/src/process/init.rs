@@ -22,9 +22,10 @@ pub(super) fn run(ch: Channel, joins: namespaces::Joins, opts: &InitOptions, fif
         Ok(never) => match never {},
         Err(e) => e,
     };
-    let _ = ch.send(&FromInit::Error(err.clone()), &[]);
-    // After `Committed` nobody listens any more: say it where the container's output goes.
-    eprintln!("quai init: {err}");
+    if ch.send(&FromInit::Error(err.clone()), &[]).is_err() {
+        // After `Committed` nobody listens any more: say it where the container's output goes.
+        eprintln!("quai init: {err}");
+    }
     // SAFETY: leaving the child without running the parent's destructors.
     unsafe { libc::_exit(1) }
 }

@@ -11,6 +11,8 @@ use nix::sys::socket::{
 use serde::{de::DeserializeOwned, Serialize};
 
 const MAX_MSG: usize = 64 * 1024;
+/// The most fds one message carries (id-mapped mount sources, a pty master).
+const MAX_FDS: usize = 64;
 
 /// One end of a parent/init channel.
 #[derive(Debug)]
@@ -70,7 +72,7 @@ impl Channel {
     /// `UnexpectedEof`.
     pub fn recv<T: DeserializeOwned>(&self) -> io::Result<(T, Vec<OwnedFd>)> {
         let mut buf = vec![0u8; MAX_MSG];
-        let mut cmsg_space = nix::cmsg_space!([RawFd; 4]);
+        let mut cmsg_space = nix::cmsg_space!([RawFd; MAX_FDS]);
         let (n, fds) = loop {
             let mut iov = [IoSliceMut::new(&mut buf)];
             match recvmsg::<()>(

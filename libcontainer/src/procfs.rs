@@ -67,6 +67,17 @@ impl ProcHandle {
         )
     }
 
+    /// Opens `<pid>/ns/<kind>` (a magic link to a namespace file).
+    pub fn open_ns(&self, pid: i32, kind: &str) -> io::Result<OwnedFd> {
+        openat2(
+            self.fd.as_raw_fd(),
+            Path::new(&format!("{pid}/ns/{kind}")),
+            libc::O_RDONLY,
+            0,
+            0,
+        )
+    }
+
     /// Reads a whole file below this procfs.
     pub fn read(&self, rel: &str) -> io::Result<String> {
         let fd = self.open_file(rel, libc::O_RDONLY)?;

@@ -139,10 +139,18 @@ impl RootfsDir {
     }
 
     /// Creates an empty regular file at `path` (and its parent directories) if it does
-    /// not exist, and returns an `O_PATH` fd of whatever is there.
+    /// not exist, and returns an `O_PATH` fd of whatever is there. A dangling symlink
+    /// at `path` is followed inside the root and its target created, as runc does.
     pub fn create_file(&self, path: &Path, mode: u32) -> io::Result<OwnedFd> {
+        self.create_file_depth(path, mode, 0)
+    }
+
+    fn create_file_depth(&self, path: &Path, mode: u32, depth: u32) -> io::Result<OwnedFd> {
         if let Ok(fd) = self.open_path(path) {
             return Ok(fd);
+        }
+        if depth > 40 {
+            return Err(io::Error::from_raw_os_error(libc::ELOOP));
         }
         let rel = relative(path);
         let parent = rel.parent().unwrap_or(Path::new(""));
@@ -157,14 +165,29 @@ impl RootfsDir {
             0,
             0,
         )?;
-        let f = openat2(
+        let created = openat2(
             dir.as_raw_fd(),
             Path::new(name),
             libc::O_CREAT | libc::O_WRONLY | libc::O_NOFOLLOW,
             mode,
             libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS,
-        )?;
-        drop(f);
+        );
+        match created {
+            Ok(f) => drop(f),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                // A dangling symlink: create what it points to, resolved inside the root.
+                let target =
+                    nix::fcntl::readlinkat(&dir, Path::new(name)).map_err(io::Error::from)?;
+                let target = Path::new(&target);
+                let next = if target.is_absolute() {
+                    target.to_path_buf()
+                } else {
+                    Path::new("/").join(parent).join(target)
+                };
+                self.create_file_depth(&next, mode, depth + 1)?;
+            }
+            Err(e) => return Err(e),
+        }
         self.open_path(path)
     }
 }
@@ -205,6 +228,22 @@ mod tests {
             .unwrap();
         assert!(d.join("etc/quai-probe-dir").is_dir());
         assert!(!Path::new("/etc/quai-probe-dir").exists());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn dangling_symlink_target_is_made_inside_root() {
+        let d = tmpdir("dangling");
+        std::fs::create_dir_all(d.join("etc")).unwrap();
+        symlink("../run/resolve/stub.conf", d.join("etc/resolv.conf")).unwrap();
+        symlink("/tmp/quai-should-not-exist", d.join("abs")).unwrap();
+        let root = RootfsDir::open(&d).unwrap();
+        root.create_file(Path::new("/etc/resolv.conf"), 0o644)
+            .unwrap();
+        assert!(d.join("run/resolve/stub.conf").is_file());
+        root.create_file(Path::new("/abs"), 0o644).unwrap();
+        assert!(d.join("tmp/quai-should-not-exist").is_file());
+        assert!(!Path::new("/tmp/quai-should-not-exist").exists());
         std::fs::remove_dir_all(&d).unwrap();
     }
 

@@ -62,10 +62,13 @@ fn steps(
     // If the runtime died before PDEATHSIG was set, the channel is closed and the
     // wait for `Go` below fails: the init never outlives an unrecorded create.
     let proc = ProcHandle::open().map_err(|e| format!("open /proc: {e}"))?;
-    match recv(ch)? {
-        ToInit::Go => {}
-        other => return Err(format!("unexpected message {other:?}")),
-    }
+    let idmapped = match ch
+        .recv::<ToInit>()
+        .map_err(|e| format!("waiting for the runtime: {e}"))?
+    {
+        (ToInit::Go { idmap }, fds) => rootfs::IdmappedSources::from_parts(idmap, fds),
+        (other, _) => return Err(format!("unexpected message {other:?}")),
+    };
     if b.makes_namespace(LinuxNamespaceType::User) {
         become_namespace_root()?;
     }
@@ -80,7 +83,8 @@ fn steps(
         no_pivot: opts.no_pivot,
         cgroup_ns: b.namespace(LinuxNamespaceType::Cgroup).is_some(),
     };
-    rootfs::prepare(&ropts).map_err(|e| e.to_string())?;
+    rootfs::prepare_with(&ropts, &idmapped).map_err(|e| e.to_string())?;
+    drop(idmapped);
     ch.send(&FromInit::MountsDone, &[])
         .map_err(|e| e.to_string())?;
     let state = match recv(ch)? {

@@ -5,8 +5,13 @@ use serde::{Deserialize, Serialize};
 /// From the runtime to the init.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum ToInit {
-    /// The init is in its cgroups and its uid/gid maps are written: go on.
-    Go,
+    /// The init is in its cgroups and its uid/gid maps are written: go on. The
+    /// id-mapped mount sources the runtime prepared come with it (SCM_RIGHTS), and
+    /// `idmap` lists the index in `mounts` of each.
+    Go {
+        /// Mount indexes of the passed fds, in order.
+        idmap: Vec<usize>,
+    },
     /// prestart and createRuntime hooks ran; the state JSON for createContainer and
     /// startContainer hooks comes with it.
     HooksDone {

@@ -9,16 +9,16 @@ mod messages;
 
 pub use foreground::wait_foreground;
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use messages::{FromInit, ToInit};
 
 use crate::cgroups::Cgroup;
 use crate::channel::{self, Channel};
-use crate::namespaces;
 use crate::pidfd::Pidfd;
 use crate::procfs::ProcHandle;
 use crate::spec::Bundle;
+use crate::{namespaces, rootfs};
 
 /// Why starting or talking to the init failed.
 #[derive(Debug, thiserror::Error)]
@@ -154,7 +154,15 @@ fn drive(
         .map_err(|e| ProcessError::Runtime(e.to_string())));
     tryf!(namespaces::write_id_maps(proc, pid, opts.bundle)
         .map_err(|e| ProcessError::Runtime(e.to_string())));
-    tryf!(send(ch, &ToInit::Go));
+    let (idmap, idmap_fds) = tryf!(idmapped_sources(proc, pid, opts.bundle)).into_parts();
+    let raw: Vec<i32> = idmap_fds.iter().map(|f| f.as_raw_fd()).collect();
+    tryf!(ch
+        .send(&ToInit::Go { idmap }, &raw)
+        .map_err(|source| ProcessError::Sys {
+            what: "send to init",
+            source
+        }));
+    drop(idmap_fds);
     loop {
         let (msg, mut fds) = tryf!(receive(ch));
         match msg {
@@ -185,6 +193,36 @@ fn drive(
             FromInit::Error(msg) => return Err((init, ProcessError::Init(msg))),
         }
     }
+}
+
+/// Id-mapped mounts must be made by host root, so the runtime prepares them for the
+/// init, mapped with the init's user namespace.
+fn idmapped_sources(
+    proc: &ProcHandle,
+    pid: i32,
+    b: &Bundle,
+) -> Result<rootfs::IdmappedSources, ProcessError> {
+    let wanted = b.spec.mounts().iter().flatten().any(|m| {
+        m.options()
+            .iter()
+            .flatten()
+            .any(|o| o == "idmap" || o == "ridmap")
+    });
+    if !wanted {
+        return Ok(rootfs::IdmappedSources::none());
+    }
+    let userns = match b.namespace(crate::spec::LinuxNamespaceType::User) {
+        Some(_) => Some(
+            proc.open_ns(pid, "user")
+                .map_err(|source| ProcessError::Sys {
+                    what: "open init's user namespace",
+                    source,
+                })?,
+        ),
+        None => None,
+    };
+    rootfs::open_idmapped_sources(b, userns.as_ref().map(|f| f.as_fd()))
+        .map_err(|e| ProcessError::Runtime(e.to_string()))
 }
 
 fn send(ch: &Channel, m: &ToInit) -> Result<(), ProcessError> {

@@ -57,13 +57,7 @@ impl ContainerBuilder {
         cg_out: &mut Option<Cgroup>,
     ) -> Result<Container> {
         let fifo_path = dir.fifo();
-        nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o622)).map_err(
-            |e| super::ContainerError::StateIo {
-                what: "mkfifo",
-                path: fifo_path.clone(),
-                source: e.into(),
-            },
-        )?;
+        make_fifo(&fifo_path, b)?;
         let fifo = crate::rootdir::openat2(libc::AT_FDCWD, &fifo_path, libc::O_PATH, 0, 0)
             .map_err(|source| super::ContainerError::StateIo {
                 what: "open",
@@ -130,6 +124,38 @@ impl ContainerBuilder {
             init: Some(init),
         })
     }
+}
+
+/// The exec fifo: writable by the container's root (mapped through its user namespace)
+/// and nobody else, whatever the umask.
+fn make_fifo(path: &Path, b: &Bundle) -> Result<()> {
+    let err = |what| {
+        move |e: nix::Error| ContainerError::StateIo {
+            what,
+            path: path.to_path_buf(),
+            source: e.into(),
+        }
+    };
+    nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o622))
+        .map_err(err("mkfifo"))?;
+    nix::sys::stat::fchmodat(
+        nix::fcntl::AT_FDCWD,
+        path,
+        nix::sys::stat::Mode::from_bits_truncate(0o622),
+        nix::sys::stat::FchmodatFlags::FollowSymlink,
+    )
+    .map_err(err("chmod"))?;
+    let linux = b.spec.linux().as_ref();
+    let root_of = |maps: Option<&Vec<crate::spec::LinuxIdMapping>>| {
+        maps.and_then(|m| m.iter().find(|m| m.container_id() == 0))
+            .map(|m| m.host_id())
+    };
+    let uid = root_of(linux.and_then(|l| l.uid_mappings().as_ref()));
+    let gid = root_of(linux.and_then(|l| l.gid_mappings().as_ref()));
+    if uid.is_some() || gid.is_some() {
+        nix::unistd::chown(path, uid.map(Into::into), gid.map(Into::into)).map_err(err("chown"))?;
+    }
+    Ok(())
 }
 
 /// systemd socket activation: when LISTEN_FDS names fds passed to us, pass them on as

@@ -1,0 +1,121 @@
+//! Running a command with its output captured in files and a deadline.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What a finished command left: exit status (128+N when killed by signal N), stdout, stderr.
+#[derive(Debug, Clone)]
+pub struct Out {
+    /// The command line, for messages.
+    pub cmdline: String,
+    /// Exit status, 128+N for signal N.
+    pub code: i32,
+    /// Everything written to stdout until the command exited.
+    pub stdout: String,
+    /// Everything written to stderr until the command exited.
+    pub stderr: String,
+    /// The stdout file: a detached container keeps writing to it after the command exits.
+    pub stdout_path: PathBuf,
+}
+
+impl Out {
+    /// Assert exit status 0 and return self.
+    #[track_caller]
+    pub fn ok(self) -> Out {
+        assert_eq!(self.code, 0, "{self}");
+        self
+    }
+
+    /// Assert a failure (status 1) and return self.
+    #[track_caller]
+    pub fn fails(self) -> Out {
+        assert_eq!(self.code, 1, "expected status 1: {self}");
+        self
+    }
+
+    /// stdout parsed as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self}"))
+    }
+
+    /// Poll the stdout file until it contains `needle` (fails after 10 s); returns it.
+    #[track_caller]
+    pub fn wait_for(&self, needle: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let now = self.stdout_now();
+            if now.contains(needle) {
+                return now;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "never saw {needle:?} in stdout: {now:?}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The stdout file as it is now (what a detached container has written since).
+    pub fn stdout_now(&self) -> String {
+        std::fs::read_to_string(&self.stdout_path).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` exited {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.cmdline, self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// How long any runtime command may take before the test fails instead of hanging.
+pub const DEADLINE: Duration = Duration::from_secs(60);
+
+/// Run `cmd` with stdout/stderr sent to `<dir>/<name>.out|.err` (files, not pipes: a
+/// container created by the command inherits them and may outlive it), stdin from
+/// `stdin` or /dev/null, and wait at most [`DEADLINE`].
+pub fn run_captured(mut cmd: Command, dir: &Path, name: &str, stdin: Option<Stdio>) -> Out {
+    let out_path = dir.join(format!("{name}.out"));
+    let err_path = dir.join(format!("{name}.err"));
+    let out_file = std::fs::File::create(&out_path).expect("create stdout file");
+    let err_file = std::fs::File::create(&err_path).expect("create stderr file");
+    cmd.stdout(out_file)
+        .stderr(err_file)
+        .stdin(stdin.unwrap_or(Stdio::null()));
+    let cmdline = format!("{cmd:?}");
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmdline}: {e}"));
+    let code = wait_deadline(&mut child, &cmdline);
+    Out {
+        cmdline,
+        code,
+        stdout: std::fs::read_to_string(&out_path).unwrap_or_default(),
+        stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
+        stdout_path: out_path,
+    }
+}
+
+/// Wait for a child, killing it and failing the test after [`DEADLINE`].
+pub fn wait_deadline(child: &mut std::process::Child, what: &str) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(st)) => return st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0)),
+            Ok(None) if start.elapsed() > DEADLINE => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{what} did not finish within {DEADLINE:?}");
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => panic!("waiting for {what}: {e}"),
+        }
+    }
+}

@@ -151,18 +151,19 @@ impl Ctr {
         self.state()["pid"].as_i64().expect("state has a pid") as i32
     }
 
-    /// Poll `state` until the status is `want` (fails after 10 s).
+    /// Poll `state` until the status is `want` (fails after 10 s); a container that does
+    /// not exist yet (a `run` still setting up) is waited for too.
     #[track_caller]
     pub fn wait_status(&self, want: &str) -> Value {
         let start = Instant::now();
         loop {
-            let st = self.state();
-            if st["status"] == want {
-                return st;
+            let out = self.cmd(&["state", &self.id]);
+            if out.code == 0 && out.json()["status"] == want {
+                return out.json();
             }
             assert!(
                 start.elapsed() < Duration::from_secs(10),
-                "status never became {want}: {st}"
+                "status never became {want}: {out}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -86,11 +86,7 @@ fn run_killed_from_host_reports_137() {
     c.bundle.probe(&["sleep", "forever"]);
     std::thread::scope(|s| {
         let runner = s.spawn(|| c.run(&[]));
-        let start = std::time::Instant::now();
-        while !c.cmd(&["state", &c.id]).stdout.contains("running") {
-            assert!(start.elapsed().as_secs() < 10, "container never ran");
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        c.wait_status("running");
         c.kill(&["KILL"]).ok();
         let out = runner.join().expect("run thread");
         assert_eq!(out.code, 137, "{out}");

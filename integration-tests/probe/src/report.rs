@@ -139,7 +139,7 @@ fn namespaces() -> Json {
     )
 }
 
-/// Where fds 0, 1 and 2 point (a pipe, a pty, /dev/null...) and whether each is a tty.
+/// Where fds 0, 1 and 2 point (a pipe, a pty, /dev/null...), whether each is a tty, and its window size.
 fn stdio() -> Json {
     Json::Arr(
         (0..3)
@@ -147,9 +147,17 @@ fn stdio() -> Json {
                 let target = fs::read_link(format!("/proc/self/fd/{fd}"))
                     .map(|t| Json::s(t.to_string_lossy()))
                     .unwrap_or(Json::Null);
+                let winsize = match sys::winsize(fd) {
+                    Some((rows, cols)) => Json::obj(vec![
+                        ("rows", Json::Int(rows.into())),
+                        ("cols", Json::Int(cols.into())),
+                    ]),
+                    None => Json::Null,
+                };
                 Json::obj(vec![
                     ("target", target),
                     ("tty", Json::Bool(sys::isatty(fd))),
+                    ("winsize", winsize),
                 ])
             })
             .collect(),

@@ -37,6 +37,15 @@ pub fn isatty(fd: i32) -> bool {
     unsafe { libc::isatty(fd) == 1 }
 }
 
+/// The terminal window size of fd as (rows, cols), if it is a terminal.
+pub fn winsize(fd: i32) -> Option<(u16, u16)> {
+    // SAFETY: winsize is plain data that TIOCGWINSZ fills.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: ws is a valid winsize for this ioctl.
+    let r = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
+    (r == 0).then_some((ws.ws_row, ws.ws_col))
+}
+
 fn cstr_field(f: &[libc::c_char]) -> String {
     // SAFETY: uname NUL-terminates every field.
     unsafe { CStr::from_ptr(f.as_ptr()) }

@@ -170,7 +170,8 @@ impl Ctr {
     }
 
     /// Assert that nothing of the container is left: no state directory under the root,
-    /// no live process `pid` (when known), no mount mentioning the bundle or the root.
+    /// no live process `pid` (when known), no mount mentioning the bundle or the root,
+    /// no cgroup directory named after the id, and no `list` entry.
     #[track_caller]
     pub fn assert_gone(&self, pid: Option<i32>) {
         let state_dir = self.root().join(&self.id);
@@ -184,6 +185,8 @@ impl Ctr {
         }
         let left = host::mounts_mentioning(self.work());
         assert!(left.is_empty(), "mounts left behind: {left:#?}");
+        let cgroups = host::cgroups_named(&self.id);
+        assert!(cgroups.is_empty(), "cgroups left behind: {cgroups:#?}");
         let listed = self.cmd(&["list", "-q"]);
         assert!(
             !listed.stdout.lines().any(|l| l.trim() == self.id),

@@ -82,3 +82,27 @@ pub fn sh(cmd: &str) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Cgroup directories (three levels deep under /sys/fs/cgroup) whose name contains `id`:
+/// the ids are unique, so any match was made for that container.
+pub fn cgroups_named(id: &str) -> Vec<std::path::PathBuf> {
+    fn walk(dir: &Path, id: &str, depth: u32, found: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            if !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let path = e.path();
+            if e.file_name().to_string_lossy().contains(id) {
+                found.push(path);
+            } else if depth > 0 {
+                walk(&path, id, depth - 1, found);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(Path::new("/sys/fs/cgroup"), id, 3, &mut found);
+    found
+}

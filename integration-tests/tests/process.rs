@@ -259,3 +259,12 @@ fn listen_fds_passed_through() {
     let r = out.ok().json();
     assert!(has_env(&r, "LISTEN_FDS=1"), "{}", r["env"]);
 }
+
+#[test]
+fn no_other_fds_leak_into_the_container() {
+    let mut c = Ctr::new();
+    c.bundle.probe(&["fds"]);
+    let fds = c.run(&[]).ok().json();
+    let open: Vec<&String> = fds.as_object().unwrap().keys().collect();
+    assert_eq!(open, ["0", "1", "2"], "{fds}");
+}

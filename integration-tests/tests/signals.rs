@@ -96,3 +96,40 @@ fn kill_stopped_container_fails() {
     let out = c.kill(&["KILL"]).fails();
     assert!(out.stderr.contains("container not running"), "{out}");
 }
+
+#[test]
+fn run_forwards_signals_to_the_container() {
+    let mut c = Ctr::new();
+    c.bundle.probe(&["trap"]);
+    c.bundle.save();
+    let out_path = c.work().join("forward.out");
+    let [flag, b] = c.bundle_args();
+    let mut cmd = std::process::Command::new(integration_tests::assets::runtime_bin());
+    cmd.arg("--root")
+        .arg(c.root())
+        .args(["run", &flag, &b, &c.id]);
+    cmd.stdout(std::fs::File::create(&out_path).unwrap())
+        .stdin(std::process::Stdio::null());
+    let mut child = cmd.spawn().expect("spawn run");
+    let wait_for = |needle: &str| {
+        let start = std::time::Instant::now();
+        loop {
+            let text = std::fs::read_to_string(&out_path).unwrap_or_default();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                start.elapsed().as_secs() < 10,
+                "never saw {needle:?}: {text:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    };
+    wait_for("ready");
+    // SAFETY: signalling our own child by pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGUSR1) };
+    let text = wait_for("signal ");
+    assert!(text.contains("signal 10\n"), "{text}");
+    let code = integration_tests::out::wait_deadline(&mut child, "run");
+    assert_eq!(code, 0);
+}

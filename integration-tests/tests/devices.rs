@@ -106,3 +106,16 @@ fn devices_in_a_user_namespace_are_bind_mounted() {
     assert_eq!(dev(&r, "/dev/null").0, "char");
     assert_eq!((dev(&r, "/dev/zero").1, dev(&r, "/dev/zero").2), (1, 5));
 }
+
+#[test]
+fn default_devices_usable_under_a_deny_all_device_rule() {
+    // `runc spec` writes this rule; the default devices must still work under it.
+    let mut c = Ctr::new();
+    c.bundle.set(
+        "/linux/resources",
+        json!({ "devices": [{ "allow": false, "access": "rwm" }] }),
+    );
+    c.bundle.probe(&["write", "/dev/null"]);
+    let w = c.run(&[]).ok().json();
+    assert_eq!(w["ok"], true, "{w}");
+}

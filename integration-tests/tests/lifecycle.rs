@@ -15,6 +15,10 @@ fn create_start_state_transitions() {
     let st = c.state();
     assert_eq!(st["status"], "created", "{st}");
     assert_eq!(st["id"], c.id.as_str());
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(c.root()).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o077, 0, "the state root is private: {mode:o}");
     let pid = st["pid"].as_i64().expect("pid") as i32;
     assert!(pid > 0 && host::process_alive(pid), "{st}");
     assert_eq!(st["bundle"], c.bundle.dir().to_str().unwrap());
@@ -34,10 +38,8 @@ fn create_start_state_transitions() {
 
     c.kill(&["TERM"]).ok();
     let st = c.wait_status("stopped");
-    assert!(
-        st["pid"].as_i64() == Some(0) || !host::process_alive(pid),
-        "{st}"
-    );
+    assert_eq!(st["pid"], 0, "a stopped container reports pid 0: {st}");
+    assert!(!host::process_alive(pid));
     c.delete(&[]).ok();
     c.assert_gone(Some(pid));
 }

@@ -169,3 +169,60 @@ impl Bundle {
         self.push(&format!("/hooks/{kind}"), hook)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bare() -> Bundle {
+        Bundle {
+            dir: PathBuf::from("/nonexistent"),
+            config: base_config(),
+        }
+    }
+
+    #[test]
+    fn set_creates_objects_on_the_way() {
+        let mut b = bare();
+        b.set("/linux/timeOffsets/monotonic/secs", json!(5));
+        assert_eq!(b.config["linux"]["timeOffsets"]["monotonic"]["secs"], 5);
+        assert!(
+            b.config["linux"]["namespaces"].is_array(),
+            "siblings are kept"
+        );
+    }
+
+    #[test]
+    fn namespaces_add_replace_remove() {
+        let mut b = bare();
+        b.namespace("network", Some("/run/netns/x"));
+        let ns = b.config["linux"]["namespaces"].as_array().unwrap().clone();
+        assert_eq!(ns.iter().filter(|n| n["type"] == "network").count(), 1);
+        assert!(ns.iter().any(|n| n["path"] == "/run/netns/x"));
+        b.remove_namespace("pid");
+        assert!(!b.config["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["type"] == "pid"));
+    }
+
+    #[test]
+    fn mounts_hooks_and_remove() {
+        let mut b = bare();
+        b.add_mount("/x", "tmpfs", "tmpfs", &["size=1m"]);
+        b.add_hook("prestart", "/bin/true", &["true"], &[], Some(3));
+        assert_eq!(
+            b.config["mounts"].as_array().unwrap().last().unwrap()["destination"],
+            "/x"
+        );
+        assert_eq!(b.config["hooks"]["prestart"][0]["timeout"], 3);
+        b.remove_mount("/x").remove("/hostname");
+        assert!(b.config.get("hostname").is_none());
+        assert!(!b.config["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["destination"] == "/x"));
+    }
+}

@@ -19,7 +19,20 @@ impl ConsoleSocket {
     pub fn listen(path: &Path) -> ConsoleSocket {
         let listener = UnixListener::bind(path).expect("bind console socket");
         let handle = std::thread::spawn(move || {
+            // Poll first so that a runtime that never connects fails the test, not hangs it.
+            let mut pfd = libc::pollfd {
+                fd: listener.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            if unsafe { libc::poll(&mut pfd, 1, 30_000) } <= 0 {
+                return Err(std::io::Error::other(
+                    "nothing connected to the console socket within 30 s",
+                ));
+            }
             let (stream, _) = listener.accept()?;
+            stream.set_read_timeout(Some(Duration::from_secs(30)))?;
             recv_fd(stream.as_raw_fd())
         });
         ConsoleSocket {

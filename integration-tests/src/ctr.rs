@@ -1,7 +1,7 @@
 //! `Ctr`: one test's runtime root, bundle and container id, cleaned up on drop.
 
 use crate::assets::runtime_bin;
-use crate::out::{run_captured, Out};
+use crate::out::{run_captured, try_run_captured, Out};
 use crate::{host, Bundle, TempDir};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -197,8 +197,12 @@ impl Ctr {
 
 impl Drop for Ctr {
     fn drop(&mut self) {
-        let id = self.id.clone();
-        let _ = self.cmd(&["delete", "--force", &id]);
+        // Never panic here: a panic while a failed test unwinds would abort the run.
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("--root")
+            .arg(self.root())
+            .args(["delete", "--force", &self.id]);
+        let _ = try_run_captured(cmd, &self.work.join("out"), "drop-delete", None);
         // Best effort: a runtime bug must not leave the host's mount table dirty.
         for m in host::mounts_mentioning(self.work()).iter().rev() {
             host::lazy_unmount(m);

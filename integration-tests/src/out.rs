@@ -79,43 +79,60 @@ pub const DEADLINE: Duration = Duration::from_secs(60);
 
 /// Run `cmd` with stdout/stderr sent to `<dir>/<name>.out|.err` (files, not pipes: a
 /// container created by the command inherits them and may outlive it), stdin from
-/// `stdin` or /dev/null, and wait at most [`DEADLINE`].
-pub fn run_captured(mut cmd: Command, dir: &Path, name: &str, stdin: Option<Stdio>) -> Out {
+/// `stdin` or /dev/null, and wait at most [`DEADLINE`]; a command that overruns fails the test.
+#[track_caller]
+pub fn run_captured(cmd: Command, dir: &Path, name: &str, stdin: Option<Stdio>) -> Out {
+    try_run_captured(cmd, dir, name, stdin).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`run_captured`] without panicking (for cleanup in `Drop`, which must not panic).
+pub fn try_run_captured(
+    mut cmd: Command,
+    dir: &Path,
+    name: &str,
+    stdin: Option<Stdio>,
+) -> Result<Out, String> {
     let out_path = dir.join(format!("{name}.out"));
     let err_path = dir.join(format!("{name}.err"));
-    let out_file = std::fs::File::create(&out_path).expect("create stdout file");
-    let err_file = std::fs::File::create(&err_path).expect("create stderr file");
+    let out_file =
+        std::fs::File::create(&out_path).map_err(|e| format!("create stdout file: {e}"))?;
+    let err_file =
+        std::fs::File::create(&err_path).map_err(|e| format!("create stderr file: {e}"))?;
     cmd.stdout(out_file)
         .stderr(err_file)
         .stdin(stdin.unwrap_or(Stdio::null()));
     let cmdline = format!("{cmd:?}");
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {cmdline}: {e}"));
-    let code = wait_deadline(&mut child, &cmdline);
-    Out {
+    let mut child = cmd.spawn().map_err(|e| format!("spawn {cmdline}: {e}"))?;
+    let code = try_wait_deadline(&mut child, &cmdline)?;
+    Ok(Out {
         cmdline,
         code,
         stdout: std::fs::read_to_string(&out_path).unwrap_or_default(),
         stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
         stdout_path: out_path,
-    }
+    })
 }
 
 /// Wait for a child, killing it and failing the test after [`DEADLINE`].
+#[track_caller]
 pub fn wait_deadline(child: &mut std::process::Child, what: &str) -> i32 {
+    try_wait_deadline(child, what).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Wait for a child; after [`DEADLINE`] kill it and return an error.
+pub fn try_wait_deadline(child: &mut std::process::Child, what: &str) -> Result<i32, String> {
     use std::os::unix::process::ExitStatusExt;
     let start = Instant::now();
     loop {
         match child.try_wait() {
-            Ok(Some(st)) => return st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0)),
+            Ok(Some(st)) => return Ok(st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0))),
             Ok(None) if start.elapsed() > DEADLINE => {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("{what} did not finish within {DEADLINE:?}");
+                return Err(format!("{what} did not finish within {DEADLINE:?}"));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(e) => panic!("waiting for {what}: {e}"),
+            Err(e) => return Err(format!("waiting for {what}: {e}")),
         }
     }
 }

@@ -136,3 +136,21 @@ fn run_without_keep_deletes_the_container() {
     c.run(&[]).ok();
     c.assert_gone(None);
 }
+
+#[test]
+fn create_and_run_accept_runcs_flags() {
+    let mut c = Ctr::new();
+    c.bundle.probe(&["sleep", "forever"]);
+    let pid_file = c.work().join("p.pid");
+    c.create(&[
+        "--no-new-keyring",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "--preserve-fds",
+        "0",
+    ])
+    .ok();
+    c.delete(&["--force"]).ok();
+    c.bundle.probe(&["exit", "0"]);
+    c.run(&["--no-subreaper", "--no-new-keyring"]).ok();
+}

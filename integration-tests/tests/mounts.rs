@@ -1,7 +1,7 @@
 //! Mounts as the container sees them in its mountinfo.
 
 use integration_tests::report::{has_opt, has_super_opt, mount, mount_at};
-use integration_tests::{host, json, Ctr, TempDir};
+use integration_tests::{host, json, Ctr, TempDir, Value};
 
 /// A host directory holding one file, for bind mounts.
 fn host_dir_with_file() -> TempDir {
@@ -322,4 +322,26 @@ fn readonly_paths() {
     let w = c.run(&[]).ok().json();
     assert_eq!(w["ok"], false);
     assert_eq!(w["errno"], libc::EROFS);
+}
+
+#[test]
+fn mounts_are_applied_in_order() {
+    let mut c = Ctr::new();
+    c.bundle.add_mount("/stack", "tmpfs", "first", &["size=1m"]);
+    c.bundle
+        .add_mount("/stack", "tmpfs", "second", &["size=2m"]);
+    c.bundle
+        .add_mount("/stack/inner", "tmpfs", "third", &["size=3m"]);
+    let r = c.report(&[]);
+    let at: Vec<&Value> = r["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["mount_point"] == "/stack")
+        .collect();
+    assert_eq!(at.len(), 2, "{at:?}");
+    assert_eq!(at[0]["source"], "first");
+    assert_eq!(at[1]["source"], "second", "the later mount is on top");
+    // /stack/inner was created in the second tmpfs, after it was mounted.
+    assert_eq!(mount(&r, "/stack/inner")["source"], "third");
 }

@@ -5,7 +5,8 @@
 //! - `exit N`; `sleep SECS|forever`; `echo ARGS...`; `fds`;
 //! - `write PATH`: `{"path":..,"ok":bool,"errno":n}`;
 //! - `kill-self SIGNAL`: default action for SIGNAL, then raise it;
-//! - `trap`: block every signal, print `ready`, then print `signal N` for the first one and exit 0.
+//! - `trap`: block signals, print `ready`, then print `signal N` for the first one and exit 0
+//!   (SIGURG, SIGCHLD and SIGWINCH are ignored, not reported).
 
 mod json;
 mod report;
@@ -120,6 +121,11 @@ fn trap() {
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigfillset(&mut set);
+        // Noise a runtime may forward (Go's preemption SIGURG, SIGCHLD, SIGWINCH) is not
+        // waited for; their default action is to be ignored.
+        for noise in [libc::SIGURG, libc::SIGCHLD, libc::SIGWINCH] {
+            libc::sigdelset(&mut set, noise);
+        }
         libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
         println!("ready");
         let sig = libc::sigwaitinfo(&set, std::ptr::null_mut());

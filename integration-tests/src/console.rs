@@ -1,0 +1,136 @@
+//! A `--console-socket` receiver: accepts one connection, takes the pty master fd passed
+//! with `SCM_RIGHTS`, and reads the container's terminal output through it.
+
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// A listening console socket whose first connection is served on a thread.
+pub struct ConsoleSocket {
+    path: PathBuf,
+    handle: Option<JoinHandle<std::io::Result<(OwnedFd, String)>>>,
+}
+
+impl ConsoleSocket {
+    /// Bind at `path` and wait for the runtime in the background.
+    pub fn listen(path: &Path) -> ConsoleSocket {
+        let listener = UnixListener::bind(path).expect("bind console socket");
+        let handle = std::thread::spawn(move || {
+            // Poll first so that a runtime that never connects fails the test, not hangs it.
+            let mut pfd = libc::pollfd {
+                fd: listener.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            if unsafe { libc::poll(&mut pfd, 1, 30_000) } <= 0 {
+                return Err(std::io::Error::other(
+                    "nothing connected to the console socket within 30 s",
+                ));
+            }
+            let (stream, _) = listener.accept()?;
+            stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+            recv_fd(stream.as_raw_fd())
+        });
+        ConsoleSocket {
+            path: path.to_path_buf(),
+            handle: Some(handle),
+        }
+    }
+
+    /// The socket path to pass as `--console-socket`.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The received pty master and the name sent with it.
+    pub fn receive(&mut self) -> (OwnedFd, String) {
+        let handle = self.handle.take().expect("receive called once");
+        handle
+            .join()
+            .expect("console thread")
+            .expect("receiving the console fd")
+    }
+}
+
+/// recvmsg one message carrying one fd in SCM_RIGHTS.
+fn recv_fd(sock: i32) -> std::io::Result<(OwnedFd, String)> {
+    let mut buf = [0u8; 4096];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let mut cmsg = [0u64; 64];
+    // SAFETY: msghdr is plain data; every pointer set below outlives the call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cmsg.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&cmsg);
+    // SAFETY: msg points at valid buffers.
+    let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) };
+    if n < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: the control buffer was filled by recvmsg; CMSG_* walk it within its length.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
+                let fd = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const i32);
+                let name = String::from_utf8_lossy(&buf[..n as usize]).into_owned();
+                return Ok((OwnedFd::from_raw_fd(fd), name));
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    Err(std::io::Error::other(
+        "no SCM_RIGHTS fd in the console message",
+    ))
+}
+
+/// Read everything from a pty master until the other side closes (EIO) or `timeout`.
+pub fn read_pty(master: &OwnedFd, timeout: Duration) -> String {
+    let start = Instant::now();
+    let mut file = std::fs::File::from(master.try_clone().expect("dup pty master"));
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while start.elapsed() < timeout {
+        let mut pfd = libc::pollfd {
+            fd: file.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let r = unsafe { libc::poll(&mut pfd, 1, 100) };
+        if r <= 0 {
+            continue;
+        }
+        match file.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Open a new pty pair: (master, slave).
+pub fn open_pty() -> (OwnedFd, OwnedFd) {
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: openpty writes two fds; the name/termios/winsize pointers may be null.
+    let r = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: openpty returned two fresh fds we now own.
+    unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
+}

@@ -1,0 +1,108 @@
+//! What the host sees: its own namespaces, processes, and mount table.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The host's namespace link for `kind` (`net`, `pid`, ...), read from the test process.
+pub fn ns_link(kind: &str) -> String {
+    std::fs::read_link(format!("/proc/self/ns/{kind}"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|e| panic!("readlink /proc/self/ns/{kind}: {e}"))
+}
+
+/// The namespace link of another process.
+pub fn pid_ns_link(pid: i32, kind: &str) -> Option<String> {
+    std::fs::read_link(format!("/proc/{pid}/ns/{kind}"))
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned())
+}
+
+/// Whether a live (not zombie) process has this pid.
+pub fn process_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state letter follows the last ')' of the command name.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => false,
+    }
+}
+
+/// Wait up to 5 s for a process to be gone; true if it is.
+pub fn wait_process_gone(pid: i32) -> bool {
+    let start = Instant::now();
+    while process_alive(pid) {
+        if start.elapsed() > Duration::from_secs(5) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
+/// A field of `/proc/<pid>/status` (`Uid`, `Gid`, `CapEff`...), trimmed.
+pub fn proc_status(pid: i32, field: &str) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field).and_then(|r| r.strip_prefix(':')))
+        .map(|v| v.trim().to_string())
+}
+
+/// Mount points in the test process's mount namespace under `dir`.
+pub fn mounts_mentioning(dir: &Path) -> Vec<String> {
+    let needle = dir.to_string_lossy().into_owned();
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(&needle))
+        .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
+        .collect()
+}
+
+/// `umount2(path, MNT_DETACH)`, ignoring errors (cleanup only).
+pub fn lazy_unmount(path: &str) {
+    if let Ok(c) = std::ffi::CString::new(path) {
+        // SAFETY: c is a valid NUL-terminated path.
+        unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+    }
+}
+
+/// Run a host command, asserting success; returns stdout.
+#[track_caller]
+pub fn sh(cmd: &str) -> String {
+    let out = std::process::Command::new("/bin/sh")
+        .args(["-c", cmd])
+        .output()
+        .expect("run /bin/sh");
+    assert!(
+        out.status.success(),
+        "`{cmd}` failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Cgroup directories (three levels deep under /sys/fs/cgroup) whose name contains `id`:
+/// the ids are unique, so any match was made for that container.
+pub fn cgroups_named(id: &str) -> Vec<std::path::PathBuf> {
+    fn walk(dir: &Path, id: &str, depth: u32, found: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            if !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let path = e.path();
+            if e.file_name().to_string_lossy().contains(id) {
+                found.push(path);
+            } else if depth > 0 {
+                walk(&path, id, depth - 1, found);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(Path::new("/sys/fs/cgroup"), id, 3, &mut found);
+    found
+}

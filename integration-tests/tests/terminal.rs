@@ -1,0 +1,173 @@
+//! `terminal: true`: through `--console-socket`, and on the runtime's own stdio.
+
+use integration_tests::console::{open_pty, read_pty};
+use integration_tests::{ConsoleSocket, Ctr, Value};
+use std::time::Duration;
+
+/// The first JSON object in terminal output (which has `\r\n` line ends).
+fn json_in(text: &str) -> Value {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no JSON in {text:?}"));
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("bad JSON ({e}): {line}"))
+}
+
+#[test]
+fn console_socket_receives_the_pty_master() {
+    let mut c = Ctr::new();
+    c.bundle.set("/process/terminal", serde_json::json!(true));
+    c.bundle.probe(&["report"]);
+    let mut sock = ConsoleSocket::listen(&c.work().join("console.sock"));
+    let path = sock.path().to_str().unwrap().to_string();
+    c.create(&["--console-socket", &path]).ok();
+    let (master, name) = sock.receive();
+    assert!(!name.is_empty(), "the fd comes with its name");
+    c.start().ok();
+    let text = read_pty(&master, Duration::from_secs(20));
+    let r = json_in(&text);
+    for fd in 0..3 {
+        assert_eq!(r["stdio"][fd]["tty"], true, "fd {fd}: {}", r["stdio"]);
+    }
+    assert!(
+        r["stdio"][0]["target"]
+            .as_str()
+            .unwrap()
+            .starts_with("/dev/pts/"),
+        "{}",
+        r["stdio"]
+    );
+    c.wait_status("stopped");
+}
+
+#[test]
+fn terminal_without_console_socket_fails_create() {
+    // `create` with a terminal needs somewhere to send the master.
+    let mut c = Ctr::new();
+    c.bundle.set("/process/terminal", serde_json::json!(true));
+    c.create(&[]).fails();
+    c.assert_gone(None);
+}
+
+#[test]
+fn run_with_terminal_on_own_stdio() {
+    use std::os::unix::process::CommandExt;
+    let mut c = Ctr::new();
+    c.bundle.set("/process/terminal", serde_json::json!(true));
+    // runc 1.1.5 copies the window size just after the process starts: give it a moment.
+    c.bundle
+        .args(&["/bin/sh", "-c", "sleep 0.5; exec /bin/probe report"]);
+    c.bundle.save();
+    let (master, slave) = open_pty();
+    let size = libc::winsize {
+        ws_row: 33,
+        ws_col: 111,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: a valid winsize for TIOCSWINSZ on our own pty.
+    assert_eq!(
+        unsafe {
+            libc::ioctl(
+                std::os::fd::AsRawFd::as_raw_fd(&slave),
+                libc::TIOCSWINSZ,
+                &size,
+            )
+        },
+        0
+    );
+    let reader = std::thread::spawn(move || read_pty(&master, Duration::from_secs(30)));
+    let [flag, b] = c.bundle_args();
+    let mut cmd = std::process::Command::new(integration_tests::assets::runtime_bin());
+    cmd.arg("--root")
+        .arg(c.root())
+        .args(["run", &flag, &b, &c.id]);
+    cmd.stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave.try_clone().unwrap());
+    // SAFETY: setsid and TIOCSCTTY in the child before exec make the pty its controlling tty.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::setsid();
+            libc::ioctl(0, libc::TIOCSCTTY, 0);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("spawn runtime");
+    // Only the runtime may hold the slave, or the reader never sees it close.
+    drop(cmd);
+    drop(slave);
+    let code = integration_tests::out::wait_deadline(&mut child, "run with a terminal");
+    let text = reader.join().expect("pty reader");
+    assert_eq!(code, 0, "output: {text}");
+    let r = json_in(&text);
+    assert_eq!(r["stdio"][1]["tty"], true, "{}", r["stdio"]);
+    // The window size of the runtime's terminal is passed on.
+    assert_eq!(
+        r["stdio"][0]["winsize"],
+        serde_json::json!({ "rows": 33, "cols": 111 }),
+        "{}",
+        r["stdio"]
+    );
+}
+
+#[test]
+fn run_with_terminal_sets_raw_mode_and_restores_it() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let mut c = Ctr::new();
+    c.bundle.set("/process/terminal", serde_json::json!(true));
+    c.bundle.probe(&["sleep", "forever"]);
+    c.bundle.save();
+    let (master, slave) = open_pty();
+    let master_for_reader = master.try_clone().unwrap();
+    let reader = std::thread::spawn(move || read_pty(&master_for_reader, Duration::from_secs(30)));
+    let lflag = |fd: i32| {
+        // SAFETY: termios is plain data that tcgetattr fills.
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: fd is our open pty master; t is valid.
+        assert_eq!(unsafe { libc::tcgetattr(fd, &mut t) }, 0);
+        t.c_lflag
+    };
+    assert_ne!(
+        lflag(master.as_raw_fd()) & libc::ICANON,
+        0,
+        "a new pty starts canonical"
+    );
+    let [flag, b] = c.bundle_args();
+    let mut cmd = std::process::Command::new(integration_tests::assets::runtime_bin());
+    cmd.arg("--root")
+        .arg(c.root())
+        .args(["run", &flag, &b, &c.id]);
+    cmd.stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave.try_clone().unwrap());
+    // SAFETY: setsid and TIOCSCTTY in the child before exec make the pty its controlling tty.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            libc::ioctl(0, libc::TIOCSCTTY, 0);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("spawn runtime");
+    drop(cmd);
+    drop(slave);
+    c.wait_status("running");
+    assert_eq!(
+        lflag(master.as_raw_fd()) & (libc::ICANON | libc::ECHO),
+        0,
+        "raw mode while the container runs"
+    );
+    c.kill(&["KILL"]).ok();
+    let code = integration_tests::out::wait_deadline(&mut child, "run with a terminal");
+    assert_eq!(code, 137);
+    assert_ne!(
+        lflag(master.as_raw_fd()) & libc::ICANON,
+        0,
+        "the terminal mode is restored"
+    );
+    drop(master);
+    let _ = reader.join();
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install what the tests need, check formatting and lints, build, and run every test.
+# Run as root on a fresh machine from anywhere: scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+    echo "scripts/test.sh: the integration tests create containers and need root" >&2
+    exit 1
+fi
+if ! command -v cargo >/dev/null; then
+    echo "scripts/test.sh: cargo is missing; install Rust (https://rustup.rs) first" >&2
+    exit 1
+fi
+
+# busybox-static: the test root filesystems; iproute2: `ip netns` for the netns tests;
+# libc6-dev: libc.a, for the static probe.
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq busybox-static iproute2 libc6-dev util-linux >/dev/null
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+step "cargo build"
+cargo build --workspace
+step "build the static probe"
+scripts/build-probe.sh
+QUAI_PROBE="$(scripts/build-probe.sh --print-path)"
+export QUAI_PROBE
+step "cargo test (QUAI_BIN=${QUAI_BIN:-target/debug/quai})"
+cargo test --workspace

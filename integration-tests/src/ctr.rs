@@ -30,6 +30,12 @@ impl Default for Ctr {
 impl Ctr {
     /// A fresh container fixture with the base config.
     pub fn new() -> Ctr {
+        let bin = runtime_bin();
+        assert!(
+            bin.exists(),
+            "runtime {} not found: `cargo build -p runtime-cli`, or set QUAI_BIN",
+            bin.display()
+        );
         let work = TempDir::new("ctr");
         for d in ["root", "bundle", "out"] {
             std::fs::create_dir_all(work.join(d)).expect("mkdir work dir");
@@ -41,7 +47,7 @@ impl Ctr {
             id: format!("it-{}", crate::tempdir::unique()),
             bundle,
             work,
-            bin: runtime_bin(),
+            bin,
             calls: AtomicUsize::new(0),
         }
     }

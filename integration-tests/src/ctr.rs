@@ -30,6 +30,12 @@ impl Default for Ctr {
 impl Ctr {
     /// A fresh container fixture with the base config.
     pub fn new() -> Ctr {
+        let bin = runtime_bin();
+        assert!(
+            bin.exists(),
+            "runtime {} not found: `cargo build -p runtime-cli`, or set QUAI_BIN",
+            bin.display()
+        );
         let work = TempDir::new("ctr");
         for d in ["root", "bundle", "out"] {
             std::fs::create_dir_all(work.join(d)).expect("mkdir work dir");
@@ -41,7 +47,7 @@ impl Ctr {
             id: format!("it-{}", crate::tempdir::unique()),
             bundle,
             work,
-            bin: runtime_bin(),
+            bin,
             calls: AtomicUsize::new(0),
         }
     }
@@ -115,13 +121,17 @@ impl Ctr {
         self.cmd(&args)
     }
 
-    /// Run the probe in the foreground with `report <args>` and parse its report.
+    /// Run the probe in the foreground with `report <args>`, check that the finished
+    /// container left nothing behind, and parse the report.
     #[track_caller]
     pub fn report(&mut self, args: &[&str]) -> Value {
         let mut all = vec!["report"];
         all.extend_from_slice(args);
         self.bundle.probe(&all);
-        self.run(&[]).ok().json()
+        let report = self.run(&[]).ok().json();
+        // A foreground `run` deletes its container when the process exits.
+        self.assert_gone(None);
+        report
     }
 
     /// `state <id>` parsed (asserting success).
@@ -203,6 +213,12 @@ impl Drop for Ctr {
             .arg(self.root())
             .args(["delete", "--force", &self.id]);
         let _ = try_run_captured(cmd, &self.work.join("out"), "drop-delete", None);
+        if self.root().join(&self.id).exists() {
+            eprintln!(
+                "warning: `delete --force {}` left its state directory",
+                self.id
+            );
+        }
         // Best effort: a runtime bug must not leave the host's mount table dirty.
         for m in host::mounts_mentioning(self.work()).iter().rev() {
             host::lazy_unmount(m);

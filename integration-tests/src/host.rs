@@ -106,3 +106,37 @@ pub fn cgroups_named(id: &str) -> Vec<std::path::PathBuf> {
     walk(Path::new("/sys/fs/cgroup"), id, 3, &mut found);
     found
 }
+
+/// Remembers a host sysctl and puts it back on drop if a runtime bug changed it, so a
+/// failing sysctl test never leaves the machine different.
+pub struct SysctlGuard {
+    path: String,
+    value: String,
+}
+
+impl SysctlGuard {
+    /// Record `key` (`net.ipv4.ip_forward`).
+    pub fn new(key: &str) -> SysctlGuard {
+        let path = format!("/proc/sys/{}", key.replace('.', "/"));
+        let value = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+        SysctlGuard { path, value }
+    }
+
+    /// The value recorded, trimmed.
+    pub fn value(&self) -> &str {
+        self.value.trim()
+    }
+
+    /// Whether the host's value is still the recorded one.
+    pub fn unchanged(&self) -> bool {
+        std::fs::read_to_string(&self.path).is_ok_and(|v| v == self.value)
+    }
+}
+
+impl Drop for SysctlGuard {
+    fn drop(&mut self) {
+        if !self.unchanged() {
+            let _ = std::fs::write(&self.path, &self.value);
+        }
+    }
+}

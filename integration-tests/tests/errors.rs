@@ -36,7 +36,8 @@ fn wrong_field_type() {
     let mut c = Ctr::new();
     c.bundle.set("/process/args", json!("not-a-list"));
     let out = c.create(&[]);
-    one_clear_error(&c, out, &["args"]);
+    // runc names the field; a message naming config.json with a line and column is as clear.
+    one_clear_error(&c, out, &["args", "config.json"]);
 }
 
 #[test]

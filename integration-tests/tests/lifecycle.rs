@@ -232,3 +232,19 @@ fn absolute_root_path() {
     let r = c.report(&[]);
     assert_eq!(r["pid"], 1);
 }
+
+#[test]
+fn relative_bundle_is_recorded_absolute() {
+    let mut c = Ctr::new();
+    c.bundle.probe(&["sleep", "forever"]);
+    c.bundle.save();
+    let id = c.id.clone();
+    let work = c.work().to_path_buf();
+    c.cmd_with(&["create", "--bundle", "bundle", &id], None, |cmd| {
+        cmd.current_dir(&work);
+    })
+    .ok();
+    let st = c.state();
+    assert_eq!(st["bundle"], c.bundle.dir().to_str().unwrap(), "{st}");
+    assert_eq!(st["rootfs"], c.bundle.rootfs().to_str().unwrap(), "{st}");
+}

@@ -147,12 +147,20 @@ fn host_uptime() -> f64 {
         .expect("uptime")
 }
 
+/// The sysctl tests record and guard host values: one at a time.
+static HOST_SYSCTLS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn sysctl_in_network_and_ipc_namespaces() {
+    let _one = HOST_SYSCTLS.lock().unwrap_or_else(|e| e.into_inner());
+    let forward_guard = host::SysctlGuard::new("net.ipv4.ip_forward");
+    let shmmax_guard = host::SysctlGuard::new("kernel.shmmax");
+    let forward = if forward_guard.value() == "1" {
+        "0"
+    } else {
+        "1"
+    };
     let mut c = Ctr::new();
-    let host_forward = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
-    let host_shmmax = std::fs::read_to_string("/proc/sys/kernel/shmmax").unwrap();
-    let forward = if host_forward.trim() == "1" { "0" } else { "1" };
     c.bundle.set(
         "/linux/sysctl",
         json!({ "net.ipv4.ip_forward": forward, "kernel.shmmax": "65536" }),
@@ -165,25 +173,22 @@ fn sysctl_in_network_and_ipc_namespaces() {
     ]);
     assert_eq!(r["sysctl"]["net.ipv4.ip_forward"], forward);
     assert_eq!(r["sysctl"]["kernel.shmmax"], "65536");
-    assert_eq!(
-        std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap(),
-        host_forward,
-        "host changed"
-    );
-    assert_eq!(
-        std::fs::read_to_string("/proc/sys/kernel/shmmax").unwrap(),
-        host_shmmax,
-        "host changed"
-    );
+    assert!(forward_guard.unchanged(), "the host's ip_forward changed");
+    assert!(shmmax_guard.unchanged(), "the host's shmmax changed");
 }
 
 #[test]
 fn sysctl_without_its_namespace_is_refused() {
-    // net.* without a new network namespace would change the host: refused.
+    // net.* without a new network namespace would change the host: refused. The value
+    // asked for is the host's own, so a runtime that wrongly applies it changes nothing.
+    let _one = HOST_SYSCTLS.lock().unwrap_or_else(|e| e.into_inner());
+    let guard = host::SysctlGuard::new("net.ipv4.ip_forward");
     let mut c = Ctr::new();
     c.bundle.remove_namespace("network");
-    c.bundle
-        .set("/linux/sysctl", json!({ "net.ipv4.ip_forward": "1" }));
+    c.bundle.set(
+        "/linux/sysctl",
+        json!({ "net.ipv4.ip_forward": guard.value() }),
+    );
     let out = c.create(&[]).fails();
     assert!(out.stderr.contains("sysctl"), "{out}");
     c.assert_gone(None);

@@ -117,11 +117,18 @@ impl ContainerBuilder {
             pid_file: self.pid_file.as_deref(),
         };
         let mut init = process::spawn(&opts, &cg, &fifo, console_socket, &mut obs)?;
+        // In the foreground the caller forwards our signals: catch them from now on.
+        let forwarder = if self.detach {
+            None
+        } else {
+            Some(process::Forwarder::install()?)
+        };
         Ok(Container {
             id: self.id.clone(),
             root: self.root.clone(),
             console: init.console.take(),
             init: Some(init),
+            forwarder,
         })
     }
 }

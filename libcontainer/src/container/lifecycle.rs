@@ -1,13 +1,14 @@
 //! start, kill and delete: each loads the state under the directory lock, checks the
 //! status derived from the kernel, and acts through pidfds and the cgroup.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 use std::time::Duration;
 
 use super::state::{StateDir, StateFile};
 use super::status::{derive, live_init, public_state};
 use super::{ContainerError, ContainerId, Status};
+use crate::pidfd::Pidfd;
 use crate::{hooks, Result};
 
 /// How long delete waits for SIGKILLed processes to be gone.
@@ -61,7 +62,27 @@ pub(super) fn start(root: &Path, id: &ContainerId) -> Result<Vec<String>> {
         path: fifo_path.clone(),
         source,
     })?;
-    // Wait for the init's byte, or for the init to die instead of writing it.
+    await_exec(&fifo, &init).map_err(|e| match e {
+        Some(source) => ContainerError::StateIo {
+            what: "wait on",
+            path: fifo_path.clone(),
+            source,
+        },
+        None => ContainerError::NotRunning,
+    })?;
+    let _ = std::fs::remove_file(&fifo_path);
+    Ok(hooks::run_all_warn(
+        "poststart",
+        &st.poststart,
+        &hook_state(&st, Status::Running),
+    ))
+}
+
+/// Waits until the init has read its go-ahead from the fifo and then `execve`d: it
+/// writes one byte, and its write end (close-on-exec) closes when it execs or dies.
+/// `Err(None)` when the init died before writing.
+fn await_exec(fifo: &OwnedFd, init: &Pidfd) -> std::result::Result<(), Option<std::io::Error>> {
+    let mut got_byte = false;
     loop {
         let mut fds = [
             libc::pollfd {
@@ -71,40 +92,32 @@ pub(super) fn start(root: &Path, id: &ContainerId) -> Result<Vec<String>> {
             },
             libc::pollfd {
                 fd: init.as_raw_fd(),
-                events: libc::POLLIN,
+                events: if got_byte { 0 } else { libc::POLLIN },
                 revents: 0,
             },
         ];
         // SAFETY: two valid pollfds.
-        let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
-        if r < 0 {
+        if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
             let e = std::io::Error::last_os_error();
             if e.raw_os_error() == Some(libc::EINTR) {
                 continue;
             }
-            return Err(ContainerError::StateIo {
-                what: "poll",
-                path: fifo_path,
-                source: e,
-            }
-            .into());
+            return Err(Some(e));
         }
-        if fds[0].revents & libc::POLLIN != 0 {
-            let mut b = [0u8; 1];
-            if nix::unistd::read(&fifo, &mut b).is_ok_and(|n| n == 1) {
-                break;
+        if fds[0].revents != 0 {
+            let mut b = [0u8; 16];
+            match nix::unistd::read(fifo, &mut b) {
+                Ok(0) if got_byte => return Ok(()),
+                Ok(0) => return Err(None),
+                Ok(_) => got_byte = true,
+                Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(Some(e.into())),
             }
         }
-        if fds[1].revents != 0 || fds[0].revents & libc::POLLHUP != 0 {
-            return Err(ContainerError::NotRunning.into());
+        if !got_byte && fds[1].revents != 0 {
+            return Err(None);
         }
     }
-    let _ = std::fs::remove_file(&fifo_path);
-    Ok(hooks::run_all_warn(
-        "poststart",
-        &st.poststart,
-        &hook_state(&st, Status::Running),
-    ))
 }
 
 pub(super) fn kill(root: &Path, id: &ContainerId, sig: i32, all: bool) -> Result<()> {

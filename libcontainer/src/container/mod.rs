@@ -217,6 +217,7 @@ pub struct Container {
     root: PathBuf,
     console: Option<OwnedFd>,
     init: Option<crate::process::Init>,
+    forwarder: Option<crate::process::Forwarder>,
 }
 
 impl Container {
@@ -231,6 +232,7 @@ impl Container {
             root: root.to_path_buf(),
             console: None,
             init: None,
+            forwarder: None,
         })
     }
 
@@ -307,7 +309,13 @@ impl Container {
     /// forwarding signals to it (and relaying the terminal, if it has one) and returns
     /// its exit code, 128+N when killed by signal N.
     pub fn wait(&mut self) -> Result<i32> {
-        let init = self.init.as_ref().ok_or(ContainerError::NotParent)?;
-        Ok(crate::process::wait_foreground(init, self.console.take())?)
+        let (Some(init), Some(fwd)) = (self.init.as_ref(), self.forwarder.as_ref()) else {
+            return Err(ContainerError::NotParent.into());
+        };
+        Ok(crate::process::wait_foreground(
+            init,
+            self.console.take(),
+            fwd,
+        )?)
     }
 }

@@ -29,43 +29,71 @@ fn forwardable() -> SigSet {
     set
 }
 
-/// Waits for `init` to exit, forwarding signals and relaying `console`.
-pub fn wait_foreground(init: &Init, console: Option<OwnedFd>) -> Result<i32, ProcessError> {
-    let sys = |what| {
-        move |e: nix::Error| ProcessError::Sys {
-            what,
-            source: e.into(),
-        }
-    };
-    let set = forwardable();
-    let mut old = SigSet::empty();
-    nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old))
-        .map_err(sys("sigprocmask"))?;
-    let result = (|| {
-        let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
-            .map_err(sys("signalfd"))?;
-        let relay = match &console {
-            Some(master) => {
-                let _ = tty::inherit_size(master.as_fd());
-                let raw = tty::RawMode::enable_on_stdin()
-                    .map_err(|e| ProcessError::Runtime(e.to_string()))?;
-                let dup = master.try_clone().map_err(|source| ProcessError::Sys {
-                    what: "dup pty master",
-                    source,
-                })?;
-                Some((raw, std::thread::spawn(move || tty::relay(&dup))))
+/// The runtime's signals, blocked and read from a signalfd so they can be forwarded to
+/// the container. Installed before `start`, so a signal that arrives as soon as the
+/// container's process runs is queued, not lost; the old mask comes back on drop.
+#[derive(Debug)]
+pub struct Forwarder {
+    sfd: SignalFd,
+    old: SigSet,
+}
+
+impl Forwarder {
+    /// Blocks the forwardable signals in the calling thread and opens a signalfd.
+    pub fn install() -> Result<Self, ProcessError> {
+        let sys = |what| {
+            move |e: nix::Error| ProcessError::Sys {
+                what,
+                source: e.into(),
             }
-            None => None,
         };
-        let code = wait_loop(init, &sfd, console.as_ref())?;
-        // The raw-mode guard lives until the relay has drained the pty.
-        if let Some((_raw, handle)) = relay {
-            let _ = handle.join();
+        let set = forwardable();
+        let mut old = SigSet::empty();
+        nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old))
+            .map_err(sys("sigprocmask"))?;
+        match SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) {
+            Ok(sfd) => Ok(Self { sfd, old }),
+            Err(e) => {
+                let _ =
+                    nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
+                Err(sys("signalfd")(e))
+            }
         }
-        Ok(code)
-    })();
-    let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
-    result
+    }
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&self.old), None);
+    }
+}
+
+/// Waits for `init` to exit, forwarding the signals `fwd` collects and relaying
+/// `console`.
+pub fn wait_foreground(
+    init: &Init,
+    console: Option<OwnedFd>,
+    fwd: &Forwarder,
+) -> Result<i32, ProcessError> {
+    let relay = match &console {
+        Some(master) => {
+            let _ = tty::inherit_size(master.as_fd());
+            let raw = tty::RawMode::enable_on_stdin()
+                .map_err(|e| ProcessError::Runtime(e.to_string()))?;
+            let dup = master.try_clone().map_err(|source| ProcessError::Sys {
+                what: "dup pty master",
+                source,
+            })?;
+            Some((raw, std::thread::spawn(move || tty::relay(&dup))))
+        }
+        None => None,
+    };
+    let code = wait_loop(init, &fwd.sfd, console.as_ref())?;
+    // The raw-mode guard lives until the relay has drained the pty.
+    if let Some((_raw, handle)) = relay {
+        let _ = handle.join();
+    }
+    Ok(code)
 }
 
 fn wait_loop(init: &Init, sfd: &SignalFd, console: Option<&OwnedFd>) -> Result<i32, ProcessError> {

@@ -141,10 +141,14 @@ fn steps(
         ToInit::Committed => {}
         other => return Err(format!("unexpected message {other:?}")),
     }
-    // From here on the container outlives the `create` process.
+    // From here on the container outlives the `create` process; the runtime waits for
+    // this acknowledgement so that its exit cannot race the clearing of PDEATHSIG.
     prctl(libc::PR_SET_PDEATHSIG, 0)?;
+    ch.send(&FromInit::Detached, &[])
+        .map_err(|e| e.to_string())?;
 
-    wait_for_start(&proc, fifo)?;
+    // Held open (close-on-exec) until execve: its closing tells `start` we exec'd.
+    let _started = wait_for_start(&proc, fifo)?;
     if let Some(h) = hooks.start_container() {
         hooks::run_all("startContainer", h, &state).map_err(|e| e.to_string())?;
     }
@@ -170,13 +174,14 @@ fn become_namespace_root() -> Result<(), String> {
         .map_err(|e| format!("setresuid(0) in user namespace: {e}"))
 }
 
-/// Blocks until `start` opens the fifo, by opening it for writing through our fd.
-fn wait_for_start(proc: &ProcHandle, fifo: &OwnedFd) -> Result<(), String> {
+/// Blocks until `start` opens the fifo, by opening it for writing through our fd, and
+/// writes the go-ahead byte; returns the write end, which must stay open until execve.
+fn wait_for_start(proc: &ProcHandle, fifo: &OwnedFd) -> Result<OwnedFd, String> {
     let w = proc
         .reopen_fd(fifo.as_raw_fd(), libc::O_WRONLY)
         .map_err(|e| format!("open exec fifo: {e}"))?;
     nix::unistd::write(&w, b"0").map_err(|e| format!("write exec fifo: {e}"))?;
-    Ok(())
+    Ok(w)
 }
 
 /// chdir into the process's cwd, creating it if missing, and check that the kernel

@@ -32,6 +32,8 @@ pub enum FromInit {
     Console,
     /// Everything is set up; the init is about to wait on the exec fifo.
     Ready,
+    /// The init no longer dies with the runtime: the runtime may exit now.
+    Detached,
     /// A step failed; the init exits after sending this.
     Error(String),
 }

@@ -7,7 +7,7 @@ mod foreground;
 mod init;
 mod messages;
 
-pub use foreground::wait_foreground;
+pub use foreground::{wait_foreground, Forwarder};
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
@@ -188,8 +188,8 @@ fn drive(
             FromInit::Ready => {
                 tryf!(obs.ready(pid).map_err(ProcessError::Runtime));
                 tryf!(send(ch, &ToInit::Committed));
-                return Ok(init);
             }
+            FromInit::Detached => return Ok(init),
             FromInit::Error(msg) => return Err((init, ProcessError::Init(msg))),
         }
     }

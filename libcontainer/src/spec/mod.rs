@@ -118,5 +118,13 @@ impl Bundle {
 
 /// Parses config.json text into a spec, with the JSON error's position in the message.
 pub fn parse(text: &str) -> Result<Spec, SpecError> {
-    serde_json::from_str(text).map_err(|e| SpecError::Parse(e.to_string()))
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        if path.is_empty() || path == "." {
+            SpecError::Parse(e.into_inner().to_string())
+        } else {
+            SpecError::Parse(format!("{path}: {}", e.into_inner()))
+        }
+    })
 }

@@ -18,6 +18,7 @@ pub(super) fn check(spec: &Spec) -> Result<(), SpecError> {
     check_mounts(spec)?;
     check_namespaces(spec)?;
     check_hooks(spec)?;
+    check_sysctls(spec)?;
     check_unsupported(spec)?;
     Ok(())
 }
@@ -151,6 +152,50 @@ fn check_namespaces(spec: &Spec) -> Result<(), SpecError> {
     Ok(())
 }
 
+/// A sysctl is allowed only when it belongs to a namespace the container has of its
+/// own; anything else would change the host (runc's rules).
+fn check_sysctls(spec: &Spec) -> Result<(), SpecError> {
+    let Some(linux) = spec.linux() else {
+        return Ok(());
+    };
+    let Some(sysctls) = linux.sysctl() else {
+        return Ok(());
+    };
+    let nss = linux.namespaces().as_deref().unwrap_or(&[]);
+    let has = |t: LinuxNamespaceType| nss.iter().any(|n| n.typ() == t);
+    for key in sysctls.keys() {
+        let k = key.replace('/', ".");
+        let ipc = matches!(
+            k.as_str(),
+            "kernel.msgmax"
+                | "kernel.msgmnb"
+                | "kernel.msgmni"
+                | "kernel.sem"
+                | "kernel.shmall"
+                | "kernel.shmmax"
+                | "kernel.shmmni"
+                | "kernel.shm_rmid_forced"
+        ) || k.starts_with("fs.mqueue.");
+        let (ok, ns) = if ipc {
+            (has(LinuxNamespaceType::Ipc), "ipc")
+        } else if k.starts_with("net.") {
+            (has(LinuxNamespaceType::Network), "network")
+        } else if k == "kernel.hostname" || k == "kernel.domainname" {
+            (has(LinuxNamespaceType::Uts), "uts")
+        } else {
+            return Err(invalid(format!(
+                "sysctl {key:?} is not in a separate kernel namespace"
+            )));
+        };
+        if !ok {
+            return Err(invalid(format!(
+                "sysctl {key:?} is not allowed in the host's {ns} namespace"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn check_hooks(spec: &Spec) -> Result<(), SpecError> {
     let Some(h) = spec.hooks() else { return Ok(()) };
     let all = [
@@ -268,6 +313,10 @@ mod tests {
             with(r#"{"linux":{"uidMappings":[{"hostID":1,"containerID":0,"size":1}]}}"#).is_err()
         );
         assert!(with(r#"{"hostname":"x"}"#).is_err());
+        assert!(with(r#"{"linux":{"sysctl":{"net.ipv4.ip_forward":"1"}}}"#).is_err());
+        assert!(with(r#"{"linux":{"sysctl":{"vm.swappiness":"1"}}}"#).is_err());
+        with(r#"{"linux":{"namespaces":[{"type":"mount"},{"type":"network"}],"sysctl":{"net.ipv4.ip_forward":"1"}}}"#)
+            .unwrap();
         assert!(with(r#"{"hooks":{"prestart":[{"path":"rel"}]}}"#).is_err());
         assert!(with(r#"{"linux":{"seccomp":{"defaultAction":"SCMP_ACT_ALLOW"}}}"#).is_err());
     }
@@ -276,5 +325,6 @@ mod tests {
     fn wrong_type_is_parse_error() {
         let e = parse(r#"{"ociVersion":"1.0.0","process":{"args":"sh"}}"#).unwrap_err();
         assert!(matches!(e, SpecError::Parse(_)), "{e}");
+        assert!(e.to_string().contains("process.args"), "{e}");
     }
 }

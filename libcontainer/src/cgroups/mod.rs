@@ -59,11 +59,14 @@ pub struct Cgroup {
     pub freezer_v2: bool,
 }
 
+/// Where containers without a `cgroupsPath` go, one directory each.
+const DEFAULT_PARENT: &str = "/quai";
+
 /// The cgroup path for a container: `cgroupsPath` when absolute, under the runtime's own
 /// cgroup when relative (as runc does), and `/quai/<id>` when absent.
 pub fn cgroup_path(spec_path: Option<&Path>, id: &str) -> Result<PathBuf, CgroupError> {
     match spec_path {
-        None => Ok(Path::new("/quai").join(id)),
+        None => Ok(Path::new(DEFAULT_PARENT).join(id)),
         Some(p) => {
             let s = p.to_string_lossy();
             if s.contains(':') {
@@ -102,7 +105,15 @@ impl Cgroup {
                 layout::own_cgroup(&own, h).join(path)
             };
             let dir = layout::dir_of(h, &full);
-            let made = mkdir_all(&dir, &h.mount)?;
+            let mut made = mkdir_all(&dir, &h.mount)?;
+            // The default parent belongs to quai: the last container out removes it.
+            let parent = layout::dir_of(h, Path::new(DEFAULT_PARENT));
+            if full.starts_with(DEFAULT_PARENT)
+                && full != Path::new(DEFAULT_PARENT)
+                && !made.contains(&parent)
+            {
+                made.insert(0, parent);
+            }
             if h.controllers.iter().any(|c| c == "cpuset") {
                 resources::inherit_cpuset(&dir, &h.mount)?;
             }
@@ -232,24 +243,32 @@ fn rmdir_when_empty(dir: &Path, deadline: Instant) -> Result<(), CgroupError> {
 
 /// `mkdir -p` below `mount`, returning the directories it made, outermost first.
 fn mkdir_all(dir: &Path, mount: &Path) -> Result<Vec<PathBuf>, CgroupError> {
-    let mut made = Vec::new();
     let rel = dir.strip_prefix(mount).unwrap_or(dir);
-    let mut cur = mount.to_path_buf();
-    for c in rel.components() {
-        cur.push(c);
-        match std::fs::create_dir(&cur) {
-            Ok(()) => made.push(cur.clone()),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => {
-                return Err(CgroupError::Io {
-                    what: "create",
-                    path: cur,
-                    source: e,
-                })
+    // A parent may vanish under us when another container's delete removes it: retry.
+    let mut attempts = 0;
+    'again: loop {
+        let mut made = Vec::new();
+        let mut cur = mount.to_path_buf();
+        for c in rel.components() {
+            cur.push(c);
+            match std::fs::create_dir(&cur) {
+                Ok(()) => made.push(cur.clone()),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound && attempts < 5 => {
+                    attempts += 1;
+                    continue 'again;
+                }
+                Err(e) => {
+                    return Err(CgroupError::Io {
+                        what: "create",
+                        path: cur,
+                        source: e,
+                    })
+                }
             }
         }
+        return Ok(made);
     }
-    Ok(made)
 }
 
 #[cfg(test)]

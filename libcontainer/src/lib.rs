@@ -3,7 +3,7 @@
 //! The modules are layered and import only downwards (see `DESIGN.md`):
 //!
 //! 1. [`spec`] (config.json loaded and validated) and the small shared wrappers:
-//!    [`rootdir`] (fd-based path resolution inside a rootfs), [`procfs`] (a verified
+//!    [`rootdir`] (fd-based path resolution inside a rootfs), [`mountinfo`], [`procfs`] (a verified
 //!    handle on `/proc`), [`pidfd`] (signals and waits that cannot hit a recycled PID),
 //!    [`channel`] (typed parent/init messages).
 //! 2. The mechanisms, each knowing only layer 1: [`namespaces`], [`rootfs`], [`cgroups`],
@@ -14,6 +14,7 @@
 //! Embedders start with [`container::ContainerBuilder`].
 
 pub mod channel;
+pub mod mountinfo;
 pub mod pidfd;
 pub mod procfs;
 pub mod rootdir;
@@ -34,4 +35,6 @@ pub mod process;
 pub mod container;
 
 mod error;
+#[cfg(test)]
+mod test_support;
 pub use error::{Error, Result};

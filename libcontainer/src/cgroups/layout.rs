@@ -43,70 +43,29 @@ impl Layout {
     }
 }
 
-fn unescape(s: &str) -> String {
-    // mountinfo escapes space, tab, newline and backslash as \ooo.
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Parses mountinfo text into the cgroup layout.
 pub fn parse_mountinfo(text: &str) -> Layout {
     let mut out = Layout::default();
-    for line in text.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else {
-            continue;
-        };
-        let pre: Vec<&str> = pre.split(' ').collect();
-        let post: Vec<&str> = post.split(' ').collect();
-        if pre.len() < 5 || post.len() < 3 {
-            continue;
-        }
-        let (root, mount, fstype, super_opts) = (pre[3], pre[4], post[0], post[2]);
-        let h = match fstype {
-            "cgroup2" => Hierarchy {
-                mount: PathBuf::from(unescape(mount)),
-                root: PathBuf::from(unescape(root)),
-                controllers: Vec::new(),
-                unified: true,
-            },
-            "cgroup" => {
-                let controllers: Vec<String> = super_opts
-                    .split(',')
-                    .filter(|o| {
-                        !matches!(*o, "rw" | "ro")
-                            && !o.starts_with("release_agent")
-                            && *o != "xattr"
-                    })
-                    .filter(|o| {
-                        !matches!(
-                            *o,
-                            "noprefix" | "clone_children" | "cpuset_v2_mode" | "favordynmods"
-                        )
-                    })
-                    .map(str::to_string)
-                    .collect();
-                Hierarchy {
-                    mount: PathBuf::from(unescape(mount)),
-                    root: PathBuf::from(unescape(root)),
-                    controllers,
-                    unified: false,
-                }
-            }
+    for m in crate::mountinfo::parse(text) {
+        let unified = match m.fstype.as_str() {
+            "cgroup2" => true,
+            "cgroup" => false,
             _ => continue,
+        };
+        let controllers: Vec<String> = if unified {
+            Vec::new()
+        } else {
+            m.super_options
+                .split(',')
+                .filter(|o| !NOT_CONTROLLERS.contains(o) && !o.starts_with("release_agent"))
+                .map(str::to_string)
+                .collect()
+        };
+        let h = Hierarchy {
+            mount: m.mount_point,
+            root: PathBuf::from(m.root),
+            controllers,
+            unified,
         };
         if !out
             .hierarchies
@@ -118,6 +77,17 @@ pub fn parse_mountinfo(text: &str) -> Layout {
     }
     out
 }
+
+/// Super-block options of a v1 cgroup mount that are not controller names.
+const NOT_CONTROLLERS: &[&str] = &[
+    "rw",
+    "ro",
+    "xattr",
+    "noprefix",
+    "clone_children",
+    "cpuset_v2_mode",
+    "favordynmods",
+];
 
 /// The calling process's own cgroup in a hierarchy, from `/proc/self/cgroup` text.
 pub fn own_cgroup(proc_self_cgroup: &str, h: &Hierarchy) -> PathBuf {
@@ -202,10 +172,5 @@ mod tests {
         };
         assert_eq!(dir_of(&h, Path::new("/ns/x")), PathBuf::from("/m/x"));
         assert_eq!(dir_of(&h, Path::new("/x")), PathBuf::from("/m/x"));
-    }
-
-    #[test]
-    fn unescapes_octal() {
-        assert_eq!(unescape("a\\040b"), "a b");
     }
 }

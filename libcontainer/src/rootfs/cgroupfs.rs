@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 use super::mount::{after_mount, mount_err, open_dir_target, reopen};
 use super::options::MountOptions;
-use super::propagation::{read_mountinfo, MountInfo};
+use super::propagation::read_mountinfo;
 use super::{io_err, sys, Ctx, Result, RootfsError};
+use crate::mountinfo::MountInfo;
 use crate::rootdir::fd_path;
 use crate::spec::Mount;
 

@@ -1,5 +1,6 @@
 //! Mount propagation of the container's `/` and of the mount the rootfs lives on.
 
+use crate::mountinfo::MountInfo;
 use std::path::{Path, PathBuf};
 
 use super::{io_err, options, sys, RootfsError};
@@ -44,68 +45,10 @@ pub(super) fn finalize_root(bundle: &Bundle) -> Result<(), RootfsError> {
     Ok(())
 }
 
-/// One line of /proc/self/mountinfo, the fields we use.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct MountInfo {
-    /// Root of the mount within its filesystem (field 4).
-    pub root: String,
-    /// Mount point (field 5), unescaped.
-    pub mount_point: PathBuf,
-    /// Optional fields (`shared:N`, `master:N`).
-    pub optional: Vec<String>,
-    /// Filesystem type.
-    pub fstype: String,
-    /// Super-block options (for cgroup v1, the controllers).
-    pub super_options: String,
-}
-
-/// Undoes mountinfo's octal escapes (`\040` for a space).
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Parses /proc/self/mountinfo text.
-pub(super) fn parse_mountinfo(text: &str) -> Vec<MountInfo> {
-    text.lines()
-        .filter_map(|line| {
-            let (pre, post) = line.split_once(" - ")?;
-            let f: Vec<&str> = pre.split(' ').collect();
-            let p: Vec<&str> = post.split(' ').collect();
-            Some(MountInfo {
-                root: unescape(f.get(3)?),
-                mount_point: PathBuf::from(unescape(f.get(4)?)),
-                optional: f
-                    .get(6..)
-                    .unwrap_or(&[])
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect(),
-                fstype: p.first()?.to_string(),
-                super_options: p.get(2).copied().unwrap_or("").to_string(),
-            })
-        })
-        .collect()
-}
-
 /// Reads and parses this process's mountinfo.
 pub(super) fn read_mountinfo() -> Result<Vec<MountInfo>, RootfsError> {
     let p = Path::new("/proc/self/mountinfo");
-    Ok(parse_mountinfo(
+    Ok(crate::mountinfo::parse(
         &std::fs::read_to_string(p).map_err(io_err("read", p))?,
     ))
 }
@@ -141,7 +84,7 @@ mod tests {
 
     #[test]
     fn parses_mountinfo() {
-        let m = parse_mountinfo(INFO);
+        let m = crate::mountinfo::parse(INFO);
         assert_eq!(m.len(), 4);
         assert_eq!(m[0].optional, vec!["shared:1"]);
         assert_eq!(m[2].super_options, "rw,cpu");
@@ -153,7 +96,7 @@ mod tests {
 
     #[test]
     fn finds_parent_mount() {
-        let m = parse_mountinfo(INFO);
+        let m = crate::mountinfo::parse(INFO);
         assert_eq!(
             parent_mount(&m, Path::new("/sys/fs/cgroup/cpu/x"))
                 .unwrap()

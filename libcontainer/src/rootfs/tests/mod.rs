@@ -156,7 +156,7 @@ pub(super) fn read(p: &str) -> Result<String, String> {
 /// No mount of this namespace lies on the host's `outside` directory.
 pub(super) fn nothing_mounted_under(outside: &Path) -> Result<(), String> {
     let info = read("/proc/self/mountinfo")?;
-    let hit = super::propagation::parse_mountinfo(&info)
+    let hit = crate::mountinfo::parse(&info)
         .into_iter()
         .find(|m| m.mount_point.starts_with(outside));
     ensure(

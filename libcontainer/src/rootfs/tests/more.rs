@@ -90,7 +90,7 @@ fn readonly_dev_and_shared_root() {
         finalize(&opts).map_err(|e| format!("finalize: {e}"))?;
         ensure(is_ro("/dev")?, "/dev is not read-only")?;
         char_dev("/dev/null", 1, 3, 0o666)?;
-        let info = super::super::propagation::parse_mountinfo(&read("/proc/self/mountinfo")?);
+        let info = crate::mountinfo::parse(&read("/proc/self/mountinfo")?);
         let root = info
             .iter()
             .find(|m| m.mount_point == Path::new("/"))

@@ -103,6 +103,15 @@ pub fn spawn(
     namespaces::join_pid_for_children(opts.bundle)
         .map_err(|e| ProcessError::Runtime(e.to_string()))?;
     let (ours, theirs) = channel::pair().map_err(sys("socketpair"))?;
+    // The clone inherits this: the init is never dumpable (its /proc files and our
+    // binary behind /proc/<pid>/exe closed to the container) from its first instruction.
+    // SAFETY: plain prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
+        return Err(ProcessError::Sys {
+            what: "prctl(PR_SET_DUMPABLE)",
+            source: std::io::Error::last_os_error(),
+        });
+    }
 
     let (pid, pidfd) = match clone::clone3(flags).map_err(sys("clone3"))? {
         clone::Forked::Child => {

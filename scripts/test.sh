@@ -27,6 +27,9 @@ step "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 step "cargo build"
 cargo build --workspace
+# The embedding test runs the library's example binary (target/debug/examples/run_bundle).
+step "build the library examples"
+cargo build -p libcontainer --examples
 step "build the static probe"
 scripts/build-probe.sh
 QUAI_PROBE="$(scripts/build-probe.sh --print-path)"

@@ -18,6 +18,18 @@ pub fn runtime_bin() -> PathBuf {
     }
 }
 
+/// An example binary of the workspace (`target/debug/examples/<name>`), built by
+/// `cargo build -p libcontainer --examples` (scripts/test.sh does it before the tests).
+pub fn example_bin(name: &str) -> PathBuf {
+    let p = workspace_root().join("target/debug/examples").join(name);
+    assert!(
+        p.exists(),
+        "{} not found: run `cargo build -p libcontainer --examples` first",
+        p.display()
+    );
+    p
+}
+
 /// Whether the runtime under test is runc, for the few places where the contract asks
 /// more of quai than runc 1.1.5 gives.
 pub fn is_runc() -> bool {

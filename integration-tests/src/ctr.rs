@@ -87,6 +87,24 @@ impl Ctr {
         run_captured(cmd, &self.work.join("out"), &name, stdin)
     }
 
+    /// Start `<runtime> --root <root> <args>` in the background, its output going to
+    /// `out/<name>.out|.err`; the caller waits for (or kills) the child.
+    pub fn spawn(&self, args: &[&str], name: &str) -> std::process::Child {
+        let out = std::fs::File::create(self.work.join("out").join(format!("{name}.out")))
+            .expect("create stdout file");
+        let err = std::fs::File::create(self.work.join("out").join(format!("{name}.err")))
+            .expect("create stderr file");
+        Command::new(&self.bin)
+            .arg("--root")
+            .arg(self.root())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", self.bin.display()))
+    }
+
     fn bundle_str(&self) -> String {
         self.bundle.dir().to_string_lossy().into_owned()
     }

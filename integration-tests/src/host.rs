@@ -107,6 +107,38 @@ pub fn cgroups_named(id: &str) -> Vec<std::path::PathBuf> {
     found
 }
 
+/// The mount points of the host's cgroup v1 hierarchies (`/sys/fs/cgroup/memory`, ...),
+/// one per hierarchy, from the test process's mountinfo.
+pub fn cgroup_v1_mounts() -> Vec<std::path::PathBuf> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut seen: Vec<(String, std::path::PathBuf)> = Vec::new();
+    for line in info.lines() {
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
+        let pre: Vec<&str> = pre.split(' ').collect();
+        let post: Vec<&str> = post.split(' ').collect();
+        if pre.len() < 5 || post.len() < 3 || post[0] != "cgroup" {
+            continue;
+        }
+        // The same hierarchy may be mounted twice; its super options name it.
+        if !seen.iter().any(|(opts, _)| opts == post[2]) {
+            // mountinfo escapes the comma of `cpu,cpuacct` as \054.
+            seen.push((post[2].to_string(), pre[4].replace("\\054", ",").into()));
+        }
+    }
+    seen.into_iter().map(|(_, p)| p).collect()
+}
+
+/// The pids listed in a cgroup directory's `cgroup.procs` (empty if unreadable).
+pub fn cgroup_procs(dir: &Path) -> Vec<i32> {
+    std::fs::read_to_string(dir.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
 /// Remembers a host sysctl and puts it back on drop if a runtime bug changed it, so a
 /// failing sysctl test never leaves the machine different.
 pub struct SysctlGuard {

@@ -7,6 +7,7 @@
 
 pub mod assets;
 pub mod bundle;
+pub mod check;
 pub mod console;
 pub mod ctr;
 pub mod host;

@@ -72,6 +72,7 @@ pub fn report(req: &Request) -> Json {
             ),
         ),
         ("oom_score_adj", read_trimmed("/proc/self/oom_score_adj")),
+        ("session_keyring", sys::session_keyring()),
         ("pid", Json::Int(std::process::id().into())),
         ("ppid", Json::Int(sys::ppid().into())),
         ("stdio", stdio()),

@@ -191,3 +191,46 @@ pub fn signal_number(s: &str) -> Option<i32> {
         _ => return None,
     })
 }
+
+/// The session keyring as the process sees it: its serial and `KEYCTL_DESCRIBE` text
+/// (`keyring;uid;gid;perm;description`), or the errno when keyctl fails.
+pub fn session_keyring() -> Json {
+    const KEYCTL_GET_KEYRING_ID: libc::c_long = 0;
+    const KEYCTL_DESCRIBE: libc::c_long = 6;
+    const KEY_SPEC_SESSION_KEYRING: libc::c_long = -3;
+    // SAFETY: keyctl(GET_KEYRING_ID) takes integers only; create=0 never makes a keyring.
+    let serial = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_GET_KEYRING_ID,
+            KEY_SPEC_SESSION_KEYRING,
+            0 as libc::c_long,
+        )
+    };
+    if serial < 0 {
+        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        return Json::obj(vec![("errno", Json::Int(errno.into()))]);
+    }
+    let mut buf = vec![0u8; 512];
+    // SAFETY: buf is writable for buf.len() bytes, as we tell the kernel.
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_DESCRIBE,
+            serial,
+            buf.as_mut_ptr(),
+            buf.len(),
+        )
+    };
+    let description = if n > 0 {
+        let len = (n as usize).min(buf.len());
+        let text = String::from_utf8_lossy(&buf[..len]);
+        Json::s(text.trim_end_matches('\0'))
+    } else {
+        Json::Null
+    };
+    Json::obj(vec![
+        ("serial", Json::Int(serial.into())),
+        ("description", description),
+    ])
+}

@@ -1,0 +1,38 @@
+//! The library used directly, as an embedder would: `libcontainer/examples/run_bundle.rs`.
+
+use integration_tests::out::run_captured;
+use integration_tests::{assets, host, Ctr};
+use std::process::Command;
+
+#[test]
+fn run_bundle_example_reports_the_exit_code_and_cleans_up() {
+    if assets::is_runc() {
+        // The example links the library itself; there is no runc counterpart.
+        eprintln!("run_bundle is quai's library example; not run against runc");
+        return;
+    }
+    let mut c = Ctr::new();
+    c.bundle.probe(&["exit", "3"]);
+    c.bundle.save();
+    let mut cmd = Command::new(assets::example_bin("run_bundle"));
+    cmd.arg(c.bundle.dir())
+        .arg(&c.id)
+        // The example keeps its state under $TMPDIR/quai-example-root: our work dir.
+        .env("TMPDIR", c.work());
+    let out = run_captured(cmd, c.work(), "run_bundle", None);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stdout.contains("container exited with 3"),
+        "the exit code is not reported: {out}"
+    );
+    let state_dir = c.work().join("quai-example-root").join(&c.id);
+    assert!(
+        !state_dir.exists(),
+        "state directory {} is left",
+        state_dir.display()
+    );
+    let cgroups = host::cgroups_named(&c.id);
+    assert!(cgroups.is_empty(), "cgroups left behind: {cgroups:#?}");
+    let mounts = host::mounts_mentioning(c.work());
+    assert!(mounts.is_empty(), "mounts left behind: {mounts:#?}");
+}

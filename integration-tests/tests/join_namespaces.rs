@@ -104,7 +104,6 @@ fn assert_root_in(r: &Value, a_user: &str) {
 // fails: "create mount point /dev/pts: Value too large for defined data type (os error 75)".
 // Run it with `--ignored` once that is fixed.
 #[test]
-#[ignore = "quai bug: a joined user namespace is entered without setresuid/setresgid(0)"]
 fn join_user_and_pid_namespaces_by_path() {
     // The pod pattern: B shares A's user and pid namespaces (a pid namespace owned by
     // A's user namespace, where B may mount its /proc).

@@ -73,6 +73,12 @@ fn steps(
         become_namespace_root()?;
     }
     joins.enter().map_err(|e| e.to_string())?;
+    if b.namespace(LinuxNamespaceType::User)
+        .is_some_and(|n| n.path().is_some())
+    {
+        // Our host ids mean nothing in a joined user namespace: take its root's.
+        become_namespace_root()?;
+    }
     namespaces::unshare_late(b, &proc).map_err(|e| e.to_string())?;
     if b.namespace(LinuxNamespaceType::Uts).is_some() {
         namespaces::set_uts_names(b).map_err(|e| e.to_string())?;

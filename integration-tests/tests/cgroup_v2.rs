@@ -28,7 +28,9 @@ fn in_vm() -> bool {
         } else {
             "this host is cgroup v1"
         };
-        eprintln!("cgroup v2 suite: runs inside the VM via scripts/vm/run-cgroup-v2-tests.sh; {host}");
+        eprintln!(
+            "cgroup v2 suite: runs inside the VM via scripts/vm/run-cgroup-v2-tests.sh; {host}"
+        );
         return false;
     }
     assert!(
@@ -85,7 +87,11 @@ fn host_dir(cgroups_path: &str) -> PathBuf {
 #[track_caller]
 fn v2_path(proc_cgroup: &str) -> &str {
     let lines: Vec<&str> = proc_cgroup.lines().collect();
-    assert_eq!(lines.len(), 1, "one unified hierarchy only: {proc_cgroup:?}");
+    assert_eq!(
+        lines.len(),
+        1,
+        "one unified hierarchy only: {proc_cgroup:?}"
+    );
     lines[0]
         .strip_prefix("0::")
         .unwrap_or_else(|| panic!("not a cgroup v2 line: {proc_cgroup:?}"))
@@ -128,8 +134,7 @@ fn cgroup_namespace_root_is_the_containers_cgroup() {
     assert_eq!(cg["fstype"], "cgroup2", "{cg}");
     // The mounted hierarchy is the container's own cgroup: its only process is PID 1.
     assert_eq!(
-        r["read"]["/sys/fs/cgroup/cgroup.procs"],
-        "1\n",
+        r["read"]["/sys/fs/cgroup/cgroup.procs"], "1\n",
         "{}",
         r["read"]
     );
@@ -165,11 +170,7 @@ fn init_is_in_cgroups_path_until_delete() {
     c.kill(&["KILL"]).ok();
     c.wait_status("stopped");
     c.delete(&[]).ok();
-    assert!(
-        !dir.exists(),
-        "{} is left after delete",
-        dir.display()
-    );
+    assert!(!dir.exists(), "{} is left after delete", dir.display());
     c.assert_gone(Some(pid));
 }
 

@@ -41,5 +41,5 @@ vng_path() {
 
 echo "qemu-system-x86_64: $(qemu-system-x86_64 --version | head -1)"
 echo "qemu-utils:         $(dpkg-query -W -f='${Version}' qemu-utils)"
-echo "kernels:            $(cd /boot && ls vmlinuz-* | tr '\n' ' ')"
+echo "kernels:            $(find /boot -maxdepth 1 -name 'vmlinuz-*' -printf '%f ')"
 echo "vng:                $(vng_path) ($("$(vng_path)" --version 2>&1 | head -1))"

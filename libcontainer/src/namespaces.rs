@@ -33,9 +33,6 @@ pub enum NamespaceError {
         /// The cause.
         source: std::io::Error,
     },
-    /// A combination the kernel cannot give us.
-    #[error("{0}")]
-    Unsupported(&'static str),
 }
 
 fn sys(what: impl Into<String>) -> impl FnOnce(nix::Error) -> NamespaceError {
@@ -76,20 +73,12 @@ fn clone_flag(t: LinuxNamespaceType) -> CloneFlags {
 /// The flags the init is cloned with: every new namespace except cgroup and time,
 /// which it unshares itself later ([`unshare_late`]).
 pub fn clone_flags(bundle: &Bundle) -> Result<CloneFlags, NamespaceError> {
-    let joins_user = bundle
-        .namespace(LinuxNamespaceType::User)
-        .is_some_and(|n| n.path().is_some());
     let mut flags = CloneFlags::empty();
     for ns in bundle.namespaces() {
         let t = ns.typ();
         if ns.path().is_some() || matches!(t, LinuxNamespaceType::Cgroup | LinuxNamespaceType::Time)
         {
             continue;
-        }
-        if joins_user && t == LinuxNamespaceType::Pid {
-            return Err(NamespaceError::Unsupported(
-                "joining a user namespace by path while creating a new pid namespace is not supported yet",
-            ));
         }
         flags |= clone_flag(t);
     }
@@ -148,8 +137,9 @@ impl Joins {
     }
 
     /// Joins every opened namespace, user first, then makes the new ones that had to
-    /// wait for the user namespace.
-    pub fn enter(self) -> Result<(), NamespaceError> {
+    /// wait for the user namespace. Returns true when that made a new pid namespace,
+    /// which only the caller's next child enters: the caller must fork once more.
+    pub fn enter(self) -> Result<bool, NamespaceError> {
         for (t, path, fd) in &self.list {
             nix::sched::setns(fd, clone_flag(*t)).map_err(|e| NamespaceError::Join {
                 typ: kind_name(*t),
@@ -161,7 +151,7 @@ impl Joins {
             nix::sched::unshare(self.late_new)
                 .map_err(sys("unshare new namespaces in the joined user namespace"))?;
         }
-        Ok(())
+        Ok(self.late_new.contains(CloneFlags::CLONE_NEWPID))
     }
 }
 

@@ -110,6 +110,12 @@ impl ContainerBuilder {
             extra_env,
             close_in_init: vec![dir.lock_fd()],
         };
+        if !self.detach {
+            // As runc's `run`: orphans of the container (and an init that had to be
+            // forked once more) are reparented to us, so we can reap them.
+            // SAFETY: plain prctl with integer arguments.
+            unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+        }
         let mut obs = CreateObserver {
             dir,
             st: &mut st,

@@ -72,7 +72,9 @@ fn steps(
     if b.makes_namespace(LinuxNamespaceType::User) {
         become_namespace_root()?;
     }
-    joins.enter().map_err(|e| e.to_string())?;
+    if joins.enter().map_err(|e| e.to_string())? {
+        enter_new_pid_namespace(ch)?;
+    }
     if b.namespace(LinuxNamespaceType::User)
         .is_some_and(|n| n.path().is_some())
     {
@@ -169,6 +171,31 @@ fn steps(
     exec::reset_signals();
     let e = exec::execve(&program, &args, &env);
     Err(format!("exec {}: {e}", program.display()))
+}
+
+/// The kernel forces one extra process here: a pid namespace made after joining a user
+/// namespace is entered by the next child only. This process forks that child, tells
+/// the runtime its PID, and leaves; the child goes on as the init, PID 1.
+fn enter_new_pid_namespace(ch: &Channel) -> Result<(), String> {
+    // SAFETY: single-threaded; the child goes on with this process's state.
+    match unsafe { nix::unistd::fork() }
+        .map_err(|e| format!("fork into the new pid namespace: {e}"))?
+    {
+        nix::unistd::ForkResult::Child => Ok(()),
+        nix::unistd::ForkResult::Parent { child } => {
+            let code = i32::from(
+                ch.send(
+                    &FromInit::Reparent {
+                        pid: child.as_raw(),
+                    },
+                    &[],
+                )
+                .is_err(),
+            );
+            // SAFETY: leaving the intermediate process without running destructors.
+            unsafe { libc::_exit(code) }
+        }
+    }
 }
 
 /// In a new user namespace the init starts with the host's (unmapped) ids; it takes

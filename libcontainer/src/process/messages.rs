@@ -26,6 +26,13 @@ pub enum ToInit {
 /// From the init to the runtime.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum FromInit {
+    /// The init forked into a pid namespace it could only make after joining a user
+    /// namespace: this PID (in the runtime's namespace) is the init from now on, and
+    /// the process that sent this exits.
+    Reparent {
+        /// The new init's PID.
+        pid: i32,
+    },
     /// Mounts are done; the runtime runs prestart and createRuntime hooks now.
     MountsDone,
     /// The pty master comes with this message (SCM_RIGHTS).

@@ -175,8 +175,24 @@ fn drive(
     loop {
         let (msg, mut fds) = tryf!(receive(ch));
         match msg {
+            FromInit::Reparent { pid: new } => {
+                // The intermediate exits now; the new init is ours as subreaper or
+                // is reparented when the runtime exits.
+                // SAFETY: reaping our own child.
+                unsafe { libc::waitpid(init.pid, std::ptr::null_mut(), 0) };
+                let pidfd = tryf!(Pidfd::open(new).map_err(|source| ProcessError::Sys {
+                    what: "pidfd_open",
+                    source
+                }));
+                init = Init {
+                    pid: new,
+                    pidfd,
+                    console: init.console,
+                };
+                tryf!(obs.spawned(new).map_err(ProcessError::Runtime));
+            }
             FromInit::MountsDone => {
-                let state = tryf!(obs.mounts_done(pid).map_err(ProcessError::Runtime));
+                let state = tryf!(obs.mounts_done(init.pid).map_err(ProcessError::Runtime));
                 tryf!(send(ch, &ToInit::HooksDone { state }));
             }
             FromInit::Console => {
@@ -195,7 +211,7 @@ fn drive(
                 }
             }
             FromInit::Ready => {
-                tryf!(obs.ready(pid).map_err(ProcessError::Runtime));
+                tryf!(obs.ready(init.pid).map_err(ProcessError::Runtime));
                 tryf!(send(ch, &ToInit::Committed));
             }
             FromInit::Detached => return Ok(init),

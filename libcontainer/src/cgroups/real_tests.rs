@@ -65,18 +65,27 @@ fn v1_lifecycle() {
         return;
     }
     let layout = Layout::detect().unwrap();
-    if layout.v1("memory").is_none() || layout.v1("freezer").is_none() {
+    if layout.v1("memory").is_none()
+        || layout.v1("freezer").is_none()
+        || layout.v1("blkio").is_none()
+        || !Path::new("/sys/block/vda/dev").exists()
+    {
         return;
     }
     let cg = Cgroup::create(&layout, &unique("life")).unwrap();
     let g = Guard(cg.clone());
     assert_ne!(cg.mode, Mode::V2);
-    let res: LinuxResources = serde_json::from_str(
-        r#"{"memory":{"limit":67108864,"reservation":33554432,"swappiness":10},
-            "cpu":{"shares":512,"quota":20000,"period":100000,"cpus":"0"},
-            "pids":{"limit":20},
-            "devices":[{"allow":false,"access":"rwm"}]}"#,
-    )
+    let blk = read(Path::new("/sys/block/vda/dev"));
+    let res: LinuxResources = serde_json::from_str(&format!(
+        r#"{{"memory":{{"limit":67108864,"reservation":33554432,"swappiness":10}},
+            "cpu":{{"shares":512,"quota":20000,"period":100000,"burst":1000,"idle":0,
+                   "realtimePeriod":1000000,"realtimeRuntime":1000,"cpus":"0"}},
+            "pids":{{"limit":20}},
+            "blockIO":{{"throttleReadBpsDevice":[{{"major":{maj},"minor":{min},"rate":1048576}}]}},
+            "devices":[{{"allow":false,"access":"rwm"}}]}}"#,
+        maj = blk.split(':').next().unwrap(),
+        min = blk.split(':').nth(1).unwrap(),
+    ))
     .unwrap();
     cg.apply(&layout, &res, &[]).unwrap();
     let mem = &cg.v1["memory"];
@@ -86,6 +95,12 @@ fn v1_lifecycle() {
     let cpu = &cg.v1["cpu"];
     assert_eq!(read(&cpu.join("cpu.shares")), "512");
     assert_eq!(read(&cpu.join("cpu.cfs_quota_us")), "20000");
+    assert_eq!(read(&cpu.join("cpu.cfs_burst_us")), "1000");
+    assert_eq!(read(&cpu.join("cpu.rt_runtime_us")), "1000");
+    assert_eq!(
+        read(&cg.v1["blkio"].join("blkio.throttle.read_bps_device")),
+        format!("{blk} 1048576")
+    );
     assert_eq!(read(&cg.v1["cpuset"].join("cpuset.cpus")), "0");
     assert_eq!(read(&cg.v1["pids"].join("pids.max")), "20");
     assert!(read(&cg.v1["devices"].join("devices.list")).contains("c 1:3 rwm"));
@@ -198,4 +213,70 @@ fn v2_bpf_device_program_denies() {
     }
     path::rmdir_when_empty(&dir, Instant::now() + Duration::from_secs(5)).unwrap();
     applied.unwrap();
+}
+
+#[test]
+fn v1_oom_kill_is_counted_and_signalled() {
+    if !root() {
+        return;
+    }
+    let layout = Layout::detect().unwrap();
+    if layout.v1("memory").is_none() {
+        return;
+    }
+    let cg = Cgroup::create(&layout, &unique("oom")).unwrap();
+    let _g = Guard(cg.clone());
+    let mem = cg.v1["memory"].clone();
+    let limit = 32 << 20;
+    let swap = if mem.join("memory.memsw.limit_in_bytes").exists() {
+        format!(r#","swap":{limit}"#)
+    } else {
+        String::new()
+    };
+    let res: LinuxResources =
+        serde_json::from_str(&format!(r#"{{"memory":{{"limit":{limit}{swap}}}}}"#)).unwrap();
+    cg.apply(&layout, &res, &[]).unwrap();
+    let watch = cg.oom_watch().unwrap();
+    let procs = std::ffi::CString::new(mem.join("cgroup.procs").to_str().unwrap()).unwrap();
+    // SAFETY: the child makes only raw syscalls (no allocation) and leaves with _exit.
+    let pid = match unsafe { nix::unistd::fork() }.unwrap() {
+        nix::unistd::ForkResult::Child => unsafe {
+            let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
+            libc::write(fd, b"0".as_ptr().cast(), 1);
+            libc::close(fd);
+            let len = 256usize << 20;
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            ) as *mut u8;
+            let mut off = 0;
+            while off < len {
+                *p.add(off) = 1;
+                off += 4096;
+            }
+            libc::_exit(0)
+        },
+        nix::unistd::ForkResult::Parent { child } => child,
+    };
+    let status = nix::sys::wait::waitpid(pid, None).unwrap();
+    assert_eq!(
+        status,
+        nix::sys::wait::WaitStatus::Signaled(pid, nix::sys::signal::Signal::SIGKILL, false)
+    );
+    assert!(cg.oom_kill_count().unwrap() >= 1);
+    let mut pfd = libc::pollfd {
+        fd: std::os::fd::AsRawFd::as_raw_fd(&std::os::fd::AsFd::as_fd(&watch)),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one pollfd for the call.
+    assert_eq!(unsafe { libc::poll(&mut pfd, 1, 5000) }, 1, "no OOM event");
+    watch.drain();
+    let s = cg.stats().unwrap();
+    // The peak reached the limit (this kernel leaves v1 failcnt at 0 for memcg).
+    assert_eq!(s.memory.usage.max, limit);
 }

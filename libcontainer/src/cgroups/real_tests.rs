@@ -280,3 +280,55 @@ fn v1_oom_kill_is_counted_and_signalled() {
     // The peak reached the limit (this kernel leaves v1 failcnt at 0 for memcg).
     assert_eq!(s.memory.usage.max, limit);
 }
+
+/// The v2 freezer and `cgroup.kill` are core cgroup2 features, there on the unified
+/// tree of a hybrid host too: drive them through the v2 driver for real.
+#[test]
+fn v2_freeze_thaw_kill_on_the_unified_tree() {
+    if !root() {
+        return;
+    }
+    let layout = Layout::detect().unwrap();
+    let Some(u) = layout.unified() else { return };
+    let dir = u
+        .mount
+        .join(format!("quai-unit-{}-frz", std::process::id()));
+    if !u.mount.join("cgroup.procs").exists() {
+        return;
+    }
+    std::fs::create_dir(&dir).unwrap();
+    let cg = Cgroup {
+        dirs: vec![dir.clone()],
+        created: vec![dir.clone()],
+        mode: Mode::V2,
+        v1: Default::default(),
+        unified: Some(UnifiedDir {
+            mount: u.mount.clone(),
+            dir: dir.clone(),
+        }),
+    };
+    let g = Guard(cg.clone());
+    if !dir.join("cgroup.freeze").exists() {
+        return;
+    }
+    let child = Child::spawn();
+    cg.add(child.0).unwrap();
+    assert_eq!(cg.pids(), vec![child.0]);
+    cg.freeze().unwrap();
+    assert!(cg.is_frozen());
+    assert!(read(&dir.join("cgroup.events")).contains("frozen 1"));
+    cg.thaw().unwrap();
+    assert!(!cg.is_frozen());
+    assert!(read(&dir.join("cgroup.events")).contains("frozen 0"));
+    // cgroup.kill reaches a frozen process too.
+    cg.freeze().unwrap();
+    cg.signal_all(libc::SIGKILL).unwrap();
+    let status = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(child.0), None).unwrap();
+    assert!(matches!(
+        status,
+        nix::sys::wait::WaitStatus::Signaled(_, nix::sys::signal::Signal::SIGKILL, _)
+    ));
+    std::mem::forget(child);
+    drop(g);
+    assert!(!dir.exists());
+}

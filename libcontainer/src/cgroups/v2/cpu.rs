@@ -26,12 +26,15 @@ pub fn apply(d: &Path, c: &LinuxCpu) -> Result<(), CgroupError> {
             "linux.resources.cpu.realtimeRuntime/realtimePeriod: real-time group scheduling does not exist on cgroup v2".into(),
         ));
     }
-    if let Some(w) = c.shares().map(shares_to_weight).filter(|w| *w != 0) {
-        files::write(d, "cpu.weight", w)?;
-    }
     if let Some(v) = c.idle() {
         need(d, "cpu.idle", "idle")?;
         files::write(d, "cpu.idle", v)?;
+    }
+    // An idle group has no weight (the kernel refuses one): idle wins, as in runc.
+    if let Some(w) = c.shares().map(shares_to_weight).filter(|w| *w != 0) {
+        if c.idle() != Some(1) {
+            files::write(d, "cpu.weight", w)?;
+        }
     }
     let quota = c.quota().unwrap_or(0);
     let period = c.period().unwrap_or(0);

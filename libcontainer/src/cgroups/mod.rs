@@ -322,3 +322,37 @@ impl Cgroup {
 
 #[cfg(test)]
 mod real_tests;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_round_trip_and_old_states() {
+        let cg = Cgroup {
+            dirs: vec!["/sys/fs/cgroup/memory/quai/x".into()],
+            created: vec!["/sys/fs/cgroup/memory/quai/x".into()],
+            mode: Mode::Hybrid,
+            v1: BTreeMap::from([("memory".into(), "/sys/fs/cgroup/memory/quai/x".into())]),
+            unified: Some(UnifiedDir {
+                mount: "/sys/fs/cgroup/unified".into(),
+                dir: "/sys/fs/cgroup/unified/quai/x".into(),
+            }),
+        };
+        let back: Cgroup = serde_json::from_str(&serde_json::to_string(&cg).unwrap()).unwrap();
+        assert_eq!(back.mode, Mode::Hybrid);
+        assert_eq!(back.v1, cg.v1);
+        assert_eq!(back.unified, cg.unified);
+        assert_eq!(back.driver().mode(), Mode::Hybrid);
+        assert_eq!(
+            back.unified_dir(),
+            Some(Path::new("/sys/fs/cgroup/unified/quai/x"))
+        );
+        // A state written before the drivers existed still loads.
+        let old: Cgroup =
+            serde_json::from_str(r#"{"dirs":[],"created":[],"freezer":null,"freezer_v2":false}"#)
+                .unwrap();
+        assert_eq!(old.driver().mode(), Mode::V1);
+        assert!(!old.is_frozen());
+    }
+}

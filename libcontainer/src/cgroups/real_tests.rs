@@ -178,16 +178,21 @@ fn v1_device_rules_deny() {
     if layout.v1("devices").is_none() {
         return;
     }
-    let cg = Cgroup::create(&layout, &unique("dev1")).unwrap();
-    let _g = Guard(cg.clone());
-    let res: LinuxResources =
-        serde_json::from_str(r#"{"devices":[{"allow":false,"access":"rwm"}]}"#).unwrap();
-    cg.apply(&layout, &res, &[]).unwrap();
-    let dir = cg.v1["devices"].clone();
-    in_child(move || match open_in(&dir)? {
-        (true, false) => Ok(()),
-        other => Err(format!("null/kmsg opened: {other:?}")),
-    });
+    // With a deny-all rule, and with no rule at all (runc denies by default too).
+    for (n, json) in [r#"{"devices":[{"allow":false,"access":"rwm"}]}"#, "{}"]
+        .iter()
+        .enumerate()
+    {
+        let cg = Cgroup::create(&layout, &unique(&format!("dev1-{n}"))).unwrap();
+        let _g = Guard(cg.clone());
+        let res: LinuxResources = serde_json::from_str(json).unwrap();
+        cg.apply(&layout, &res, &[]).unwrap();
+        let dir = cg.v1["devices"].clone();
+        in_child(move || match open_in(&dir)? {
+            (true, false) => Ok(()),
+            other => Err(format!("null/kmsg opened: {other:?}")),
+        });
+    }
 }
 
 #[test]

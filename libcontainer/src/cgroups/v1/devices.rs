@@ -104,13 +104,20 @@ fn parse_access(s: Option<&str>) -> Result<u32, CgroupError> {
     Ok(acc)
 }
 
-/// The whole rule list, in order, later rules winning: the spec's, the defaults, and
+/// The whole rule list, in order, later rules winning: deny everything (runc starts
+/// from an empty allow list on v1 and v2 alike), the spec's rules, the defaults, and
 /// the nodes of `linux.devices`.
 pub(crate) fn effective_rules(
     spec_rules: &[LinuxDeviceCgroup],
     spec_devices: &[LinuxDevice],
 ) -> Result<Vec<Rule>, CgroupError> {
-    let mut out = Vec::new();
+    let mut out = vec![Rule {
+        allow: false,
+        typ: DevType::All,
+        major: None,
+        minor: None,
+        access: ACC_ALL,
+    }];
     for r in spec_rules {
         let typ = match r.typ() {
             None | Some(LinuxDeviceType::A) => DevType::All,
@@ -142,7 +149,8 @@ pub(crate) fn effective_rules(
     Ok(out)
 }
 
-/// v1: writes the spec's rules, then the defaults and the spec's nodes as allows.
+/// v1: denies everything, then writes the spec's rules, the defaults and the spec's
+/// nodes (a new cgroup inherits its parent's list, usually "allow all").
 pub fn apply(
     d: &Path,
     spec_rules: &[LinuxDeviceCgroup],
@@ -198,10 +206,10 @@ mod tests {
                 .unwrap();
         let rules = effective_rules(&spec, &devs).unwrap();
         assert_eq!(rules[0].v1_line(), "a");
-        assert!(!rules[0].allow);
-        assert_eq!(rules[1].v1_line(), "c 10:200 rw");
+        assert!(!rules[0].allow && !rules[1].allow);
+        assert_eq!(rules[2].v1_line(), "c 10:200 rw");
         assert_eq!(rules.last().unwrap().v1_line(), "c 10:229 rwm");
-        assert_eq!(rules.len(), 2 + default_allowed().len() + 1);
+        assert_eq!(rules.len(), 3 + default_allowed().len() + 1);
         let bad: Vec<LinuxDeviceCgroup> =
             serde_json::from_str(r#"[{"allow":true,"access":"rwx"}]"#).unwrap();
         assert!(effective_rules(&bad, &[]).is_err());

@@ -90,8 +90,15 @@ impl V1 {
                 "linux.resources.unified needs the cgroup v2 (unified) hierarchy, which this host does not have".into(),
             ));
         }
-        if let (Some(spec), Some(rules)) = (spec_devices, res.devices()) {
-            devices::apply(self.dir("devices", "devices")?, rules, spec)?;
+        if let Some(spec) = spec_devices {
+            match (res.devices().as_deref(), self.dirs.get("devices")) {
+                (rules, Some(d)) => devices::apply(d, rules.unwrap_or(&[]), spec)?,
+                // Nothing asked of a controller the host does not have.
+                (None, None) => {}
+                (Some(_), None) => {
+                    self.dir("devices", "devices")?;
+                }
+            }
         }
         Ok(())
     }

@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
+
 /// One mounted hierarchy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hierarchy {
@@ -13,6 +15,19 @@ pub struct Hierarchy {
     pub controllers: Vec<String>,
     /// True for cgroup2.
     pub unified: bool,
+}
+
+/// How the host mounts its cgroups, which decides the driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Only v1 hierarchies, one or more controllers each.
+    #[default]
+    V1,
+    /// Only the unified (cgroup2) hierarchy.
+    V2,
+    /// v1 controllers plus a unified hierarchy (systemd's "hybrid" layout).
+    Hybrid,
 }
 
 /// The hierarchies of the host, in mountinfo order, one per distinct hierarchy.
@@ -32,7 +47,23 @@ impl Layout {
 
     /// True when there are no v1 hierarchies (a pure cgroup v2 host).
     pub fn is_pure_v2(&self) -> bool {
-        self.hierarchies.iter().all(|h| h.unified)
+        self.mode() == Mode::V2
+    }
+
+    /// Which driver this layout needs.
+    pub fn mode(&self) -> Mode {
+        let unified = self.hierarchies.iter().any(|h| h.unified);
+        let v1 = self.hierarchies.iter().any(|h| !h.unified);
+        match (v1, unified) {
+            (false, true) => Mode::V2,
+            (true, true) => Mode::Hybrid,
+            _ => Mode::V1,
+        }
+    }
+
+    /// The unified hierarchy, if mounted.
+    pub fn unified(&self) -> Option<&Hierarchy> {
+        self.hierarchies.iter().find(|h| h.unified)
     }
 
     /// The v1 hierarchy with `controller`, if mounted.
@@ -134,6 +165,7 @@ mod tests {
         let l = parse_mountinfo(HYBRID);
         assert_eq!(l.hierarchies.len(), 4);
         assert!(!l.is_pure_v2());
+        assert_eq!(l.mode(), Mode::Hybrid);
         assert_eq!(
             l.v1("memory").unwrap().mount,
             PathBuf::from("/sys/fs/cgroup/memory")
@@ -144,6 +176,18 @@ mod tests {
             PathBuf::from("/sys/fs/cgroup/systemd")
         );
         assert!(l.hierarchies[0].unified);
+    }
+
+    #[test]
+    fn modes() {
+        let v2 =
+            parse_mountinfo("30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n");
+        assert_eq!(v2.mode(), Mode::V2);
+        assert!(v2.is_pure_v2());
+        let v1 =
+            parse_mountinfo("33 30 0:29 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n");
+        assert_eq!(v1.mode(), Mode::V1);
+        assert!(v1.unified().is_none());
     }
 
     #[test]

@@ -134,10 +134,9 @@ fn default_placement_is_quai_slash_id_in_every_hierarchy() {
     }
 }
 
-/// A `linux.resources` field quai cannot apply yet fails create, names the field, and
-/// leaves no cgroup (the leaf under `/quai-it` included).
-#[track_caller]
-fn unsupported_resource(resources: serde_json::Value, field: &str) {
+/// A resource this host cannot apply fails create with one message naming the field
+/// and the controller, and leaves no cgroup behind.
+fn refused_resource(resources: serde_json::Value, phrases: &[&str]) {
     let _turn = QUAI_IT.lock().unwrap_or_else(|e| e.into_inner());
     let _cleanup = ParentCleanup;
     let mut c = Ctr::new();
@@ -145,41 +144,76 @@ fn unsupported_resource(resources: serde_json::Value, field: &str) {
     c.bundle.set("/linux/cgroupsPath", json!(path));
     c.bundle.set("/linux/resources", resources);
     let out = c.create(&[]);
-    if integration_tests::assets::is_runc() {
-        // runc implements these; the test is about quai refusing what it does not do.
-        eprintln!("{field}: not checked on runc, which supports it");
-        return;
-    }
-    one_clear_error_all(&c, out, &[field, "not supported"]);
+    one_clear_error_all(&c, out, phrases);
     for dir in v1_dirs(path.trim_start_matches('/')) {
         assert!(!dir.exists(), "{} is left", dir.display());
     }
 }
 
 #[test]
-fn block_io_weight_is_refused_clearly() {
-    unsupported_resource(json!({ "blockIO": { "weight": 500 } }), "blockIO");
+fn block_io_weight_is_written() {
+    let _turn = QUAI_IT.lock().unwrap_or_else(|e| e.into_inner());
+    let _cleanup = ParentCleanup;
+    let mut c = Ctr::new();
+    let path = leaf_path(&c);
+    c.bundle.set("/linux/cgroupsPath", json!(path));
+    c.bundle
+        .set("/linux/resources", json!({ "blockIO": { "weight": 500 } }));
+    c.bundle.probe(&["sleep"]);
+    c.create(&[]).ok();
+    let dir = Path::new("/sys/fs/cgroup/blkio").join(path.trim_start_matches('/'));
+    // BFQ's file where the kernel has it (runc prefers it), else CFQ's.
+    let file = ["blkio.bfq.weight", "blkio.weight"]
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|f| f.exists())
+        .expect("no blkio weight file on this host");
+    assert_eq!(read_value(&file), "500", "{}", file.display());
+    c.delete(&["--force"]).ok();
+    assert!(!dir.exists(), "{} is left", dir.display());
 }
 
 #[test]
-fn hugepage_limits_are_refused_clearly() {
-    unsupported_resource(
+fn hugepage_limits_without_the_controller_fail_clearly() {
+    // This host has hugetlb only in its unified tree, where the machine does not
+    // enable it; quai does not change the machine's root cgroup, so it refuses.
+    if std::fs::read_to_string("/sys/fs/cgroup/unified/cgroup.subtree_control")
+        .is_ok_and(|s| s.contains("hugetlb"))
+        || Path::new("/sys/fs/cgroup/hugetlb").exists()
+    {
+        eprintln!("hugetlb is usable on this host: the refusal cannot be shown here");
+        return;
+    }
+    refused_resource(
         json!({ "hugepageLimits": [ { "pageSize": "2MB", "limit": 2097152 } ] }),
-        "hugepageLimits",
+        &["hugepageLimits", "hugetlb"],
     );
 }
 
 #[test]
-fn unsupported_resource_with_default_placement_leaves_no_cgroup() {
+fn network_class_id_without_net_cls_fails_clearly() {
+    if Path::new("/sys/fs/cgroup/net_cls").exists() {
+        eprintln!("net_cls is mounted on this host: the refusal cannot be shown here");
+        return;
+    }
+    refused_resource(
+        json!({ "network": { "classID": 42 } }),
+        &["network.classID", "net_cls"],
+    );
+}
+
+#[test]
+fn refused_resource_with_default_placement_leaves_no_cgroup() {
+    if Path::new("/sys/fs/cgroup/net_cls").exists() {
+        eprintln!("net_cls is mounted on this host: the refusal cannot be shown here");
+        return;
+    }
     let mut c = Ctr::new();
     c.bundle.remove("/linux/cgroupsPath");
     c.bundle
-        .set("/linux/resources", json!({ "blockIO": { "weight": 500 } }));
+        .set("/linux/resources", json!({ "network": { "classID": 42 } }));
     let out = c.create(&[]);
-    if integration_tests::assets::is_runc() {
-        return;
-    }
-    one_clear_error_all(&c, out, &["blockIO"]);
+    one_clear_error_all(&c, out, &["network.classID"]);
     for dir in v1_dirs(&format!("quai/{}", c.id)) {
         assert!(!dir.exists(), "{} is left", dir.display());
     }

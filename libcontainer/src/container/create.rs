@@ -77,10 +77,12 @@ impl ContainerBuilder {
         )?;
         let cg = Cgroup::create(&layout, &cg_path)?;
         *cg_out = Some(cg.clone());
-        if let Some(res) = linux.and_then(|l| l.resources().as_ref()) {
-            let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
-            cg.apply(&layout, res, devices)?;
-        }
+        // Applied even without `linux.resources`: the device rules (deny all but the
+        // default devices and `linux.devices`) are part of every container, as in runc.
+        let none = crate::spec::LinuxResources::default();
+        let res = linux.and_then(|l| l.resources().as_ref()).unwrap_or(&none);
+        let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
+        cg.apply(&layout, res, devices)?;
 
         let hooks = b.spec.hooks().clone().unwrap_or_default();
         let mut st = StateFile {

@@ -15,12 +15,14 @@
 mod create;
 mod id;
 mod lifecycle;
+mod resources;
 mod signal;
 mod state;
 mod status;
 mod timestamp;
 
 pub use id::ContainerId;
+pub use resources::Event;
 pub use signal::parse_signal;
 pub use timestamp::rfc3339_nanos;
 
@@ -67,6 +69,12 @@ pub enum ContainerError {
     /// Terminal and console socket options that cannot work together.
     #[error("{0}")]
     Console(&'static str),
+    /// `pause` of a container that is paused already.
+    #[error("container already paused")]
+    AlreadyPaused,
+    /// `resume` of a container that is not paused.
+    #[error("container not paused")]
+    NotPaused,
     /// `wait` is only possible in the process that created the container.
     #[error("only the process that created the container can wait for it")]
     NotParent,
@@ -297,6 +305,41 @@ impl Container {
     /// warnings of poststop hooks that failed.
     pub fn delete(self, force: bool) -> Result<Vec<String>> {
         lifecycle::delete(&self.root, &self.id, force)
+    }
+
+    /// Freezes every process of the container (`pause`).
+    pub fn pause(&self) -> Result<()> {
+        resources::pause(&self.root, &self.id)
+    }
+
+    /// Thaws a paused container (`resume`).
+    pub fn resume(&self) -> Result<()> {
+        resources::resume(&self.root, &self.id)
+    }
+
+    /// Changes the container's cgroup limits while it runs (`update`).
+    pub fn update(&self, res: &crate::spec::LinuxResources) -> Result<()> {
+        resources::update(&self.root, &self.id, res)
+    }
+
+    /// The container's cgroup statistics (`events --stats`).
+    pub fn stats(&self) -> Result<crate::cgroups::Stats> {
+        resources::stats(&self.root, &self.id)
+    }
+
+    /// The host PIDs of every process in the container's cgroup (`ps`).
+    pub fn processes(&self) -> Result<Vec<i32>> {
+        resources::processes(&self.root, &self.id)
+    }
+
+    /// Streams `stats` events every `interval` and `oom` events as they happen, until
+    /// the container stops or `emit` returns false (`events`).
+    pub fn events(
+        &self,
+        interval: std::time::Duration,
+        emit: &mut dyn FnMut(&Event) -> bool,
+    ) -> Result<()> {
+        resources::events(&self.root, &self.id, interval, emit)
     }
 
     /// The pty master when the process has a terminal and no console socket was

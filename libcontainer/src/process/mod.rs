@@ -113,20 +113,37 @@ pub fn spawn(
         });
     }
 
-    let (pid, pidfd) = match clone::clone3(flags).map_err(sys("clone3"))? {
-        clone::Forked::Child => {
-            drop(ours);
-            init::run(theirs, joins, opts, fifo)
-        }
-        clone::Forked::Parent { pid, pidfd } => (pid, pidfd),
+    // On a pure cgroup v2 host the init is born in its cgroup: no moment outside it.
+    let into = match (cgroup.mode, cgroup.unified_dir()) {
+        (crate::cgroups::Mode::V2, Some(dir)) => Some(
+            crate::rootdir::openat2(libc::AT_FDCWD, dir, libc::O_PATH | libc::O_DIRECTORY, 0, 0)
+                .map_err(sys("open cgroup"))?,
+        ),
+        _ => None,
     };
+    let (pid, pidfd) =
+        match clone::clone3(flags, into.as_ref().map(|f| f.as_fd())).map_err(sys("clone3"))? {
+            clone::Forked::Child => {
+                drop(ours);
+                init::run(theirs, joins, opts, fifo)
+            }
+            clone::Forked::Parent { pid, pidfd } => (pid, pidfd),
+        };
     drop(theirs);
     let init = Init {
         pid,
         pidfd: Pidfd::from_owned(pidfd, pid),
         console: None,
     };
-    match drive(&ours, init, opts, &proc, cgroup, console_socket, obs) {
+    let side = RuntimeSide {
+        ch: &ours,
+        opts,
+        proc: &proc,
+        cgroup,
+        console_socket,
+        placed: into.is_some(),
+    };
+    match side.drive(init, obs) {
         Ok(init) => Ok(init),
         Err((init, e)) => {
             let _ = init.pidfd.signal(libc::SIGKILL);
@@ -139,83 +156,93 @@ pub fn spawn(
 
 type Failed = (Init, ProcessError);
 
-fn drive(
-    ch: &Channel,
-    mut init: Init,
-    opts: &InitOptions,
-    proc: &ProcHandle,
-    cgroup: &Cgroup,
-    console_socket: Option<&OwnedFd>,
-    obs: &mut dyn Observer,
-) -> Result<Init, Failed> {
-    macro_rules! tryf {
-        ($e:expr) => {
-            match $e {
-                Ok(v) => v,
-                Err(e) => return Err((init, e)),
-            }
-        };
-    }
-    let pid = init.pid;
-    tryf!(obs.spawned(pid).map_err(ProcessError::Runtime));
-    tryf!(cgroup
-        .add(pid)
-        .map_err(|e| ProcessError::Runtime(e.to_string())));
-    tryf!(namespaces::write_id_maps(proc, pid, opts.bundle)
-        .map_err(|e| ProcessError::Runtime(e.to_string())));
-    let (idmap, idmap_fds) = tryf!(idmapped_sources(proc, pid, opts.bundle)).into_parts();
-    let raw: Vec<i32> = idmap_fds.iter().map(|f| f.as_raw_fd()).collect();
-    tryf!(ch
-        .send(&ToInit::Go { idmap }, &raw)
-        .map_err(|source| ProcessError::Sys {
-            what: "send to init",
-            source
-        }));
-    drop(idmap_fds);
-    loop {
-        let (msg, mut fds) = tryf!(receive(ch));
-        match msg {
-            FromInit::Reparent { pid: new } => {
-                // The intermediate exits now; the new init is ours as subreaper or
-                // is reparented when the runtime exits.
-                // SAFETY: reaping our own child.
-                unsafe { libc::waitpid(init.pid, std::ptr::null_mut(), 0) };
-                let pidfd = tryf!(Pidfd::open(new).map_err(|source| ProcessError::Sys {
-                    what: "pidfd_open",
-                    source
-                }));
-                init = Init {
-                    pid: new,
-                    pidfd,
-                    console: init.console,
-                };
-                tryf!(obs.spawned(new).map_err(ProcessError::Runtime));
-            }
-            FromInit::MountsDone => {
-                let state = tryf!(obs.mounts_done(init.pid).map_err(ProcessError::Runtime));
-                tryf!(send(ch, &ToInit::HooksDone { state }));
-            }
-            FromInit::Console => {
-                let Some(master) = fds.pop() else {
-                    return Err((
-                        init,
-                        ProcessError::Runtime("init sent no pty master".into()),
-                    ));
-                };
-                match console_socket {
-                    Some(sock) => {
-                        tryf!(crate::tty::send_master(sock.as_fd(), master.as_fd())
-                            .map_err(|e| ProcessError::Runtime(e.to_string())));
-                    }
-                    None => init.console = Some(master),
+/// What the runtime's side of the handshake works with.
+struct RuntimeSide<'a> {
+    ch: &'a Channel,
+    opts: &'a InitOptions<'a>,
+    proc: &'a ProcHandle,
+    cgroup: &'a Cgroup,
+    console_socket: Option<&'a OwnedFd>,
+    /// The init was born in its cgroup (CLONE_INTO_CGROUP).
+    placed: bool,
+}
+
+impl RuntimeSide<'_> {
+    fn drive(&self, mut init: Init, obs: &mut dyn Observer) -> Result<Init, Failed> {
+        macro_rules! tryf {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(e) => return Err((init, e)),
                 }
+            };
+        }
+        let pid = init.pid;
+        tryf!(obs.spawned(pid).map_err(ProcessError::Runtime));
+        if !self.placed {
+            tryf!(self
+                .cgroup
+                .add(pid)
+                .map_err(|e| ProcessError::Runtime(e.to_string())));
+        }
+        tryf!(namespaces::write_id_maps(self.proc, pid, self.opts.bundle)
+            .map_err(|e| ProcessError::Runtime(e.to_string())));
+        let (idmap, idmap_fds) =
+            tryf!(idmapped_sources(self.proc, pid, self.opts.bundle)).into_parts();
+        let raw: Vec<i32> = idmap_fds.iter().map(|f| f.as_raw_fd()).collect();
+        tryf!(self
+            .ch
+            .send(&ToInit::Go { idmap }, &raw)
+            .map_err(|source| ProcessError::Sys {
+                what: "send to init",
+                source
+            }));
+        drop(idmap_fds);
+        loop {
+            let (msg, mut fds) = tryf!(receive(self.ch));
+            match msg {
+                FromInit::Reparent { pid: new } => {
+                    // The intermediate exits now; the new init is ours as subreaper or
+                    // is reparented when the runtime exits.
+                    // SAFETY: reaping our own child.
+                    unsafe { libc::waitpid(init.pid, std::ptr::null_mut(), 0) };
+                    let pidfd = tryf!(Pidfd::open(new).map_err(|source| ProcessError::Sys {
+                        what: "pidfd_open",
+                        source
+                    }));
+                    init = Init {
+                        pid: new,
+                        pidfd,
+                        console: init.console,
+                    };
+                    tryf!(obs.spawned(new).map_err(ProcessError::Runtime));
+                }
+                FromInit::MountsDone => {
+                    let state = tryf!(obs.mounts_done(init.pid).map_err(ProcessError::Runtime));
+                    tryf!(send(self.ch, &ToInit::HooksDone { state }));
+                }
+                FromInit::Console => {
+                    let Some(master) = fds.pop() else {
+                        return Err((
+                            init,
+                            ProcessError::Runtime("init sent no pty master".into()),
+                        ));
+                    };
+                    match self.console_socket {
+                        Some(sock) => {
+                            tryf!(crate::tty::send_master(sock.as_fd(), master.as_fd())
+                                .map_err(|e| ProcessError::Runtime(e.to_string())));
+                        }
+                        None => init.console = Some(master),
+                    }
+                }
+                FromInit::Ready => {
+                    tryf!(obs.ready(init.pid).map_err(ProcessError::Runtime));
+                    tryf!(send(self.ch, &ToInit::Committed));
+                }
+                FromInit::Detached => return Ok(init),
+                FromInit::Error(msg) => return Err((init, ProcessError::Init(msg))),
             }
-            FromInit::Ready => {
-                tryf!(obs.ready(init.pid).map_err(ProcessError::Runtime));
-                tryf!(send(ch, &ToInit::Committed));
-            }
-            FromInit::Detached => return Ok(init),
-            FromInit::Error(msg) => return Err((init, ProcessError::Init(msg))),
         }
     }
 }

@@ -59,8 +59,11 @@ fn ancestors(mount: &Path, dir: &Path) -> Vec<PathBuf> {
 
 /// Enables `wanted` (those available) in each ancestor of `dir`, one at a time so
 /// one refusal does not stop the others (runc's way).
-fn enable(mount: &Path, dir: &Path, wanted: &[String]) {
+fn enable(mount: &Path, dir: &Path, wanted: &[String], include_root: bool) {
     for a in ancestors(mount, dir) {
+        if a == mount && !include_root {
+            continue;
+        }
         let avail = controllers(&a);
         let on = std::fs::read_to_string(a.join("cgroup.subtree_control")).unwrap_or_default();
         for c in wanted {
@@ -73,7 +76,7 @@ fn enable(mount: &Path, dir: &Path, wanted: &[String]) {
 
 /// Enables every controller the unified root offers on the way down to `dir`.
 pub(crate) fn enable_all_controllers(mount: &Path, dir: &Path) {
-    enable(mount, dir, &controllers(mount));
+    enable(mount, dir, &controllers(mount), true);
 }
 
 impl V2 {
@@ -98,10 +101,12 @@ impl V2 {
     }
 
     /// Makes sure `controller` is enabled for the container's directory (enabling it
-    /// in the ancestors if the host offers it), or an error naming it.
+    /// in the ancestors below the root if the host offers it), or an error naming it.
+    /// The root's `cgroup.subtree_control` is the host's (on a hybrid host, the
+    /// machine's own unified tree): only `create` on a pure v2 host touches it, as runc.
     fn need(&self, controller: &str, field: &str) -> Result<&Path, CgroupError> {
         if !self.has(controller) {
-            enable(&self.mount, &self.dir, &[controller.to_string()]);
+            enable(&self.mount, &self.dir, &[controller.to_string()], false);
         }
         if self.has(controller) {
             Ok(&self.dir)

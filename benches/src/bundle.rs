@@ -16,13 +16,13 @@ const BUSYBOX: &str = "/bin/busybox";
 pub struct TempDir(PathBuf);
 
 impl TempDir {
-    /// Creates a fresh directory under the system temp dir.
-    pub fn new(prefix: &str) -> io::Result<TempDir> {
+    /// Creates a fresh directory under `parent`.
+    pub fn new_in(parent: &Path, prefix: &str) -> io::Result<TempDir> {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let path = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
+        let path = parent.join(format!("{prefix}-{}-{nanos}", std::process::id()));
         fs::create_dir(&path)?;
         Ok(TempDir(path))
     }

@@ -22,10 +22,11 @@ pub struct Measure {
 }
 
 /// Every measure; a [`Sample`] holds one value for each, in this order.
-pub const MEASURES: [Measure; 9] = [
+pub const MEASURES: [Measure; 10] = [
     m("run_ms", "run (create+start+wait+delete)", "ms"),
     m("create_ms", "create", "ms"),
     m("start_ms", "start", "ms"),
+    m("exit_wait_ms", "start returned -> process exited", "ms"),
     m("delete_ms", "delete --force (stopped)", "ms"),
     m("create_peak_rss_kib", "create: peak RSS of runtime", "KiB"),
     m("run_peak_rss_kib", "run: peak RSS of runtime", "KiB"),
@@ -78,6 +79,7 @@ pub fn measure(
         ms(run.elapsed),
         ms(life.create.elapsed),
         ms(life.start.elapsed),
+        ms(life.exit_wait),
         ms(life.delete.elapsed),
         life.create.maxrss_kib as f64,
         run.maxrss_kib as f64,
@@ -90,6 +92,7 @@ pub fn measure(
 struct Life {
     create: crate::runtime::Timed,
     start: crate::runtime::Timed,
+    exit_wait: Duration,
     delete: crate::runtime::Timed,
     init: procs::Rss,
     others_rss_kib: u64,
@@ -123,11 +126,14 @@ fn lifecycle(
         .sum();
 
     let start = rt.timed(&["start", id])?;
+    let waited = std::time::Instant::now();
     wait_init(init)?;
+    let exit_wait = waited.elapsed();
     let delete = rt.timed(&["delete", "--force", id])?;
     Ok(Life {
         create,
         start,
+        exit_wait,
         delete,
         init: init_rss,
         others_rss_kib,

@@ -2,7 +2,8 @@
 //! same run, interleaved round-robin so that drift on the machine hits all alike.
 //!
 //! `cargo run --release -p benches -- [--runs N] [--warmup N] [--runtimes quai,runc,crun]
-//! [--quai PATH] [--json PATH]` (as root).
+//! [--quai PATH] [--json PATH] [--state-parent DIR]` (as root). Each runtime gets its
+//! own `--root` under DIR (default /dev/shm, a tmpfs like the /run engines use).
 //!
 //! There is no way to give crun 1.8.1 a v1 hugetlb hierarchy on this hybrid host
 //! without changing the host: binding a controller to a hierarchy is kernel-global
@@ -23,7 +24,7 @@ use cgroups::CgroupScope;
 use report::RuntimeResult;
 use runtime::Runtime;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 struct Options {
@@ -32,10 +33,11 @@ struct Options {
     runtimes: Vec<String>,
     quai: Option<PathBuf>,
     json: Option<PathBuf>,
+    state_parent: PathBuf,
 }
 
 const USAGE: &str = "usage: quai-bench [--runs N] [--warmup N] [--runtimes quai,runc,crun] \
-                     [--quai PATH] [--json PATH]";
+                     [--quai PATH] [--json PATH] [--state-parent DIR (default /dev/shm)]";
 
 fn parse_args() -> Result<Options, String> {
     let mut o = Options {
@@ -44,6 +46,9 @@ fn parse_args() -> Result<Options, String> {
         runtimes: vec!["quai".into(), "runc".into(), "crun".into()],
         quai: None,
         json: None,
+        // Engines keep runtime state under /run, a tmpfs on most hosts (not on this one):
+        // /dev/shm gives every runtime the same tmpfs, where fsync is free.
+        state_parent: PathBuf::from("/dev/shm"),
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -54,6 +59,7 @@ fn parse_args() -> Result<Options, String> {
             "--runtimes" => o.runtimes = value()?.split(',').map(str::to_string).collect(),
             "--quai" => o.quai = Some(value()?.into()),
             "--json" => o.json = Some(value()?.into()),
+            "--state-parent" => o.state_parent = value()?.into(),
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
@@ -83,7 +89,7 @@ fn quai_path(o: &Options) -> Result<PathBuf, String> {
     }
 }
 
-fn runtime_path(name: &str, quai: &std::path::Path) -> Option<PathBuf> {
+fn runtime_path(name: &str, quai: &Path) -> Option<PathBuf> {
     if name == "quai" {
         return Some(quai.to_path_buf());
     }
@@ -120,12 +126,15 @@ fn main() -> ExitCode {
 fn bench(o: &Options) -> Result<(), String> {
     sys::become_subreaper().map_err(|e| format!("PR_SET_CHILD_SUBREAPER: {e}"))?;
     let quai = quai_path(o)?;
-    let scratch = TempDir::new("quai-bench").map_err(|e| format!("temp dir: {e}"))?;
+    let scratch = TempDir::new_in(&std::env::temp_dir(), "quai-bench")
+        .map_err(|e| format!("temp dir: {e}"))?;
+    let roots = TempDir::new_in(&o.state_parent, "quai-bench-state")
+        .map_err(|e| format!("state dir in {}: {e}", o.state_parent.display()))?;
     let mut bundle = Bundle::create(scratch.path(), &quai)?;
     let cgroups = CgroupScope::new();
     let mut entries = Vec::new();
     for name in &o.runtimes {
-        entries.push(open_runtime(name, &quai, scratch.path()));
+        entries.push(open_runtime(name, &quai, roots.path(), scratch.path()));
     }
 
     // Warm-up cycles fill the page cache; failing the very first means "not runnable here".
@@ -195,7 +204,7 @@ fn bench(o: &Options) -> Result<(), String> {
     Ok(())
 }
 
-fn open_runtime(name: &str, quai: &std::path::Path, scratch: &std::path::Path) -> Entry {
+fn open_runtime(name: &str, quai: &Path, roots: &Path, scratch: &Path) -> Entry {
     let mut result = RuntimeResult {
         name: name.to_string(),
         path: String::new(),
@@ -210,7 +219,7 @@ fn open_runtime(name: &str, quai: &std::path::Path, scratch: &std::path::Path) -
         return Entry { rt: None, result };
     };
     result.path = path.display().to_string();
-    match Runtime::new(name, path, scratch) {
+    match Runtime::new(name, path, roots, scratch) {
         Ok(rt) => {
             result.version = rt.version.clone();
             Entry {

@@ -28,9 +28,10 @@ pub struct Timed {
 }
 
 impl Runtime {
-    /// Describes `name` at `path`, with state root and output file under `scratch`.
-    pub fn new(name: &str, path: PathBuf, scratch: &Path) -> Result<Runtime, String> {
-        let root = scratch.join(format!("root-{name}"));
+    /// Describes `name` at `path`, with its state root under `roots` and its output
+    /// file under `scratch`.
+    pub fn new(name: &str, path: PathBuf, roots: &Path, scratch: &Path) -> Result<Runtime, String> {
+        let root = roots.join(format!("root-{name}"));
         fs::create_dir(&root).map_err(|e| format!("mkdir {}: {e}", root.display()))?;
         let version = Command::new(&path)
             .arg("--version")

@@ -137,20 +137,28 @@ fn bench(o: &Options) -> Result<(), String> {
         entries.push(open_runtime(name, &quai, roots.path(), scratch.path()));
     }
 
-    // Warm-up cycles fill the page cache; failing the very first means "not runnable here".
+    // Warm-up cycles fill the page cache. A runtime none of whose warm-up cycles
+    // succeeds cannot run here; one that fails only sometimes is measured, failures counted.
+    let mut warm_errors: Vec<Vec<String>> = vec![Vec::new(); entries.len()];
     for round in 0..o.warmup {
-        for e in entries.iter_mut() {
+        for (e, errors) in entries.iter_mut().zip(warm_errors.iter_mut()) {
             let Some(rt) = &e.rt else { continue };
             let tag = format!("w{round}");
-            match cycle::measure(rt, &mut bundle, &cgroups, scratch.path(), &tag) {
-                Err(err) if round == 0 => {
-                    e.result.not_runnable = Some(err);
-                    e.rt = None;
-                }
-                Err(err) => e.result.failures.push(format!("warm-up: {err}")),
-                Ok(_) => {}
+            if let Err(err) = cycle::measure(rt, &mut bundle, &cgroups, scratch.path(), &tag) {
+                errors.push(err);
             }
             sys::reap_exited();
+        }
+    }
+    for (e, mut errors) in entries.iter_mut().zip(warm_errors) {
+        if errors.len() == o.warmup {
+            e.result.not_runnable = Some(errors.swap_remove(0));
+            e.rt = None;
+        } else {
+            e.result.failures = errors
+                .into_iter()
+                .map(|x| format!("warm-up: {x}"))
+                .collect();
         }
     }
 

@@ -15,7 +15,7 @@ pub struct RuntimeResult {
     pub not_runnable: Option<String>,
     /// Measured cycles.
     pub samples: Vec<Sample>,
-    /// Cycles that failed after the runtime had run once, and the first error.
+    /// Errors of the cycles that failed (warm-up ones included) in a runtime that ran.
     pub failures: Vec<String>,
     /// State-root entries left after every container was deleted.
     pub leftover_state: Vec<String>,
@@ -82,8 +82,9 @@ pub fn table(results: &[RuntimeResult], runs: usize) -> String {
         }
         if let Some(first) = r.failures.first() {
             out.push_str(&format!(
-                "        {} failed cycles; first: {first}\n",
-                r.failures.len()
+                "        {} cycles failed ({} succeeded); first failure: {first}\n",
+                r.failures.len(),
+                r.samples.len()
             ));
         }
     }

@@ -23,7 +23,7 @@ use bundle::{Bundle, TempDir};
 use cgroups::CgroupScope;
 use report::RuntimeResult;
 use runtime::Runtime;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -115,7 +115,11 @@ fn main() -> ExitCode {
         }
     };
     match bench(&o) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(text) => {
+            // A closed stdout (`| head`) must not turn into a panic.
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("quai-bench: {e}");
             ExitCode::FAILURE
@@ -123,7 +127,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn bench(o: &Options) -> Result<(), String> {
+/// Runs the benchmark, cleans up after it, and returns the report.
+fn bench(o: &Options) -> Result<String, String> {
     sys::become_subreaper().map_err(|e| format!("PR_SET_CHILD_SUBREAPER: {e}"))?;
     let quai = quai_path(o)?;
     let scratch = TempDir::new_in(&std::env::temp_dir(), "quai-bench")
@@ -191,25 +196,26 @@ fn bench(o: &Options) -> Result<(), String> {
     let cgroup_problems = cgroups.clean();
     let results: Vec<RuntimeResult> = entries.into_iter().map(|e| e.result).collect();
 
-    print!("{}", report::table(&results, o.runs));
+    let mut text = report::table(&results, o.runs);
     for r in &results {
         if !r.leftover_state.is_empty() {
-            println!("{} left state behind: {:?}", r.name, r.leftover_state);
+            text += &format!("{} left state behind: {:?}\n", r.name, r.leftover_state);
         }
     }
     for p in &cgroup_problems {
-        println!("cgroup {p}");
+        text += &format!("cgroup {p}\n");
     }
     if cgroup_problems.is_empty() {
-        println!("cgroups: every /sys/fs/cgroup/*/quai-bench directory this run made is gone");
+        text += "cgroups: every /sys/fs/cgroup/*/quai-bench directory this run made is gone\n";
     }
     if let Some(path) = &o.json {
         let doc = report::json(&results, o.runs, o.warmup, &cgroup_problems);
-        let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
-        std::fs::write(path, text).map_err(|e| format!("write {}: {e}", path.display()))?;
-        println!("JSON written to {}", path.display());
+        let json = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
+        std::fs::write(path, json).map_err(|e| format!("write {}: {e}", path.display()))?;
+        text += &format!("JSON written to {}\n", path.display());
     }
-    Ok(())
+    // The scratch and state directories go when this returns, before anything is printed.
+    Ok(text)
 }
 
 fn open_runtime(name: &str, quai: &Path, roots: &Path, scratch: &Path) -> Entry {

@@ -1,0 +1,116 @@
+//! The three system calls std does not offer: `wait4` (for a child's peak RSS),
+//! `prctl(PR_SET_CHILD_SUBREAPER)` and a non-blocking `waitpid(-1)`.
+//!
+//! The benchmark is std + serde_json only, so these are declared here by hand.
+
+use std::io;
+use std::os::raw::{c_int, c_long};
+
+const PR_SET_CHILD_SUBREAPER: c_int = 36;
+const WNOHANG: c_int = 1;
+
+#[repr(C)]
+#[derive(Default)]
+struct Timeval {
+    tv_sec: c_long,
+    tv_usec: c_long,
+}
+
+/// `struct rusage` of Linux: two timevals, then fourteen longs (ru_maxrss first).
+#[repr(C)]
+#[derive(Default)]
+struct Rusage {
+    ru_utime: Timeval,
+    ru_stime: Timeval,
+    ru_maxrss: c_long,
+    rest: [c_long; 13],
+}
+
+extern "C" {
+    fn wait4(pid: c_int, status: *mut c_int, options: c_int, rusage: *mut Rusage) -> c_int;
+    fn prctl(option: c_int, ...) -> c_int;
+}
+
+/// How a reaped process ended, and its peak resident set.
+#[derive(Debug, Clone, Copy)]
+pub struct Reaped {
+    /// Exit code, or 128 + signal number when it was killed.
+    pub code: i32,
+    /// `ru_maxrss`: peak resident set size of the process, in KiB.
+    pub maxrss_kib: u64,
+}
+
+/// Waits for the child `pid` and returns its status and peak RSS.
+pub fn wait_child(pid: u32) -> io::Result<Reaped> {
+    let pid = c_int::try_from(pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mut status: c_int = 0;
+    let mut usage = Rusage::default();
+    loop {
+        // SAFETY: status and usage are valid, writable and live across the call.
+        let r = unsafe { wait4(pid, &mut status, 0, &mut usage) };
+        if r == pid {
+            break;
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+    Ok(Reaped {
+        code: decode_status(status),
+        maxrss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+    })
+}
+
+/// Reaps every child that has already exited, without blocking.
+///
+/// Only call it when no `std::process::Child` is outstanding, or it could steal its status.
+pub fn reap_exited() {
+    let mut status: c_int = 0;
+    // SAFETY: status is valid; a null rusage is allowed.
+    while unsafe { wait4(-1, &mut status, WNOHANG, std::ptr::null_mut()) } > 0 {}
+}
+
+/// Makes orphaned descendants (a container's init once `create` exits) our children,
+/// as an engine's shim does, so the benchmark can wait for them like an engine would.
+pub fn become_subreaper() -> io::Result<()> {
+    let one: std::os::raw::c_ulong = 1;
+    // SAFETY: PR_SET_CHILD_SUBREAPER takes one integer argument.
+    if unsafe { prctl(PR_SET_CHILD_SUBREAPER, one) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+fn decode_status(status: c_int) -> i32 {
+    let signal = status & 0x7f;
+    if signal == 0 {
+        (status >> 8) & 0xff
+    } else {
+        128 + signal
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_exit_and_signal() {
+        assert_eq!(decode_status(3 << 8), 3);
+        assert_eq!(decode_status(9), 137);
+    }
+
+    #[test]
+    #[allow(clippy::zombie_processes)] // reaped by wait_child's wait4, not Child::wait
+    fn wait_child_reports_status_and_rss() {
+        let child = std::process::Command::new("sh")
+            .args(["-c", "exit 7"])
+            .spawn()
+            .expect("spawn sh");
+        let r = wait_child(child.id()).expect("wait4");
+        assert_eq!(r.code, 7);
+        assert!(r.maxrss_kib > 0);
+    }
+}

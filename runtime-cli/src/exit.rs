@@ -30,6 +30,12 @@ pub enum CliError {
         /// The cause.
         source: std::io::Error,
     },
+    /// An argument's value is invalid.
+    #[error("{0}")]
+    Usage(String),
+    /// ps(1) failed.
+    #[error("ps: {0}")]
+    Ps(String),
     /// Writing to stdout failed.
     #[error("write to stdout: {}", errno_text(.0))]
     Stdout(std::io::Error),

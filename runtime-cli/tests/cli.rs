@@ -91,11 +91,6 @@ fn later_commands_fail_clearly() {
             &["exec", "--detach", "--pid-file", "p", "--process", "f", "c"][..],
             "exec",
         ),
-        (&["pause", "c"], "pause"),
-        (&["resume", "c"], "resume"),
-        (&["update", "--resources=-", "c"], "update"),
-        (&["events", "--stats", "--interval", "5s", "c"], "events"),
-        (&["ps", "--format", "json", "c"], "ps"),
         (
             &[
                 "checkpoint",
@@ -126,6 +121,21 @@ fn later_commands_fail_clearly() {
             err.contains(&format!("{name} is not implemented yet")),
             "{err}"
         );
+    }
+}
+
+#[test]
+fn cgroup_commands_on_a_missing_id_say_it_does_not_exist() {
+    let tmp = TempDir::new("cgcmds");
+    for args in [
+        &["pause", "c"][..],
+        &["resume", "c"],
+        &["update", "--pids-limit", "5", "c"],
+        &["events", "--stats", "--interval", "5s", "c"],
+        &["ps", "--format", "json", "c"],
+    ] {
+        let err = assert_fails_one_line(&quai(&tmp, args));
+        assert!(err.contains("does not exist"), "{args:?}: {err}");
     }
 }
 

@@ -71,11 +71,15 @@ impl ContainerBuilder {
             source: e,
         })?;
         let linux = b.spec.linux().as_ref();
-        let cg_path = cgroups::cgroup_path(
-            linux.and_then(|l| l.cgroups_path().as_deref()),
-            self.id.as_str(),
-        )?;
-        let cg = Cgroup::create(&layout, &cg_path)?;
+        let spec_cg_path = linux.and_then(|l| l.cgroups_path().as_deref());
+        let cg = if self.systemd_cgroup {
+            cgroups::systemd::create(spec_cg_path.and_then(|p| p.to_str()), self.id.as_str())?
+        } else {
+            Cgroup::create(
+                &layout,
+                &cgroups::cgroup_path(spec_cg_path, self.id.as_str())?,
+            )?
+        };
         *cg_out = Some(cg.clone());
         // Applied even without `linux.resources`: the device rules (deny all but the
         // default devices and `linux.devices`) are part of every container, as in runc.
@@ -100,7 +104,7 @@ impl ContainerBuilder {
             poststop: hooks.poststop().clone().unwrap_or_default(),
             complete: false,
         };
-        dir.write(&st)?;
+        dir.write_interim(&st)?;
 
         let (listen_fds, extra_env) = socket_activation();
         let opts = InitOptions {
@@ -221,7 +225,7 @@ impl Observer for CreateObserver<'_> {
             .map_err(|e| format!("read /proc/{pid}/stat: {e}"))?;
         self.st.pid = pid;
         self.st.init_start_time = st.start_time;
-        self.dir.write(self.st).map_err(|e| e.to_string())
+        self.dir.write_interim(self.st).map_err(|e| e.to_string())
     }
 
     fn mounts_done(&mut self, _pid: i32) -> std::result::Result<String, String> {

@@ -157,6 +157,7 @@ pub struct ContainerBuilder {
     no_new_keyring: bool,
     preserve_fds: u32,
     detach: bool,
+    systemd_cgroup: bool,
 }
 
 impl ContainerBuilder {
@@ -171,7 +172,15 @@ impl ContainerBuilder {
             no_new_keyring: false,
             preserve_fds: 0,
             detach: false,
+            systemd_cgroup: false,
         })
+    }
+
+    /// Let systemd make the cgroups (`--systemd-cgroup`), with `slice:prefix:name`
+    /// paths; fails clearly where systemd is not running.
+    pub fn systemd_cgroup(mut self, v: bool) -> Self {
+        self.systemd_cgroup = v;
+        self
     }
 
     /// The caller will not stay to relay a terminal (`create`, `run --detach`): a

@@ -147,6 +147,17 @@ impl StateDir {
 
     /// Writes `state.json` atomically: temp file, fsync, rename.
     pub fn write(&self, state: &StateFile) -> Result<(), ContainerError> {
+        self.write_with(state, true)
+    }
+
+    /// Writes `state.json` atomically (temp file, rename), without the fsync: for the
+    /// records `create` makes on its way, which matter only while the machine is up
+    /// (the final one is [`StateDir::write`]); each fsync costs a millisecond or more.
+    pub fn write_interim(&self, state: &StateFile) -> Result<(), ContainerError> {
+        self.write_with(state, false)
+    }
+
+    fn write_with(&self, state: &StateFile, durable: bool) -> Result<(), ContainerError> {
         let tmp = self.path.join(".state.json.tmp");
         let body = serde_json::to_vec(state).map_err(|e| ContainerError::StateIo {
             what: "encode",
@@ -161,7 +172,9 @@ impl StateDir {
             .open(&tmp)
             .map_err(io("write", &tmp))?;
         f.write_all(&body).map_err(io("write", &tmp))?;
-        f.sync_all().map_err(io("fsync", &tmp))?;
+        if durable {
+            f.sync_all().map_err(io("fsync", &tmp))?;
+        }
         let dst = self.path.join(STATE_FILE);
         std::fs::rename(&tmp, &dst).map_err(io("rename", &dst))
     }

@@ -9,13 +9,18 @@ use crate::cli::CreateArgs;
 use crate::exit::CliError;
 
 /// Creates the container described by `a` under `root`.
-pub fn run(root: &Path, a: &CreateArgs) -> Result<i32, CliError> {
-    create(root, a, true)?;
+pub fn run(root: &Path, a: &CreateArgs, systemd: bool) -> Result<i32, CliError> {
+    create(root, a, true, systemd)?;
     Ok(0)
 }
 
 /// The create step `run` shares: every path made absolute first.
-pub fn create(root: &Path, a: &CreateArgs, detach: bool) -> Result<Container, CliError> {
+pub fn create(
+    root: &Path,
+    a: &CreateArgs,
+    detach: bool,
+    systemd: bool,
+) -> Result<Container, CliError> {
     let bundle = absolute(&a.bundle)?;
     let pid_file = a.pid_file.as_deref().map(absolute).transpose()?;
     let console_socket = a.console_socket.as_deref().map(absolute).transpose()?;
@@ -27,6 +32,7 @@ pub fn create(root: &Path, a: &CreateArgs, detach: bool) -> Result<Container, Cl
         .no_new_keyring(a.no_new_keyring)
         .preserve_fds(a.preserve_fds)
         .detach(detach)
+        .systemd_cgroup(systemd)
         .create(&bundle)?;
     Ok(c)
 }

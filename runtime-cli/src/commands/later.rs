@@ -1,7 +1,7 @@
-//! Commands that come with later work (`exec`, `pause`, `resume`, `update`, `events`,
-//! `ps`, `checkpoint`, `restore`): their arguments parse with runc's syntax, so callers
-//! get a clear error rather than a usage error, and the command then fails with exit
-//! status 1. None of them may pretend to succeed.
+//! Commands that come with later work (`exec`, `checkpoint`, `restore`) and the argument
+//! types of the cgroup commands: the later ones parse with runc's syntax, so callers get
+//! a clear error rather than a usage error, and then fail with exit status 1. None of
+//! them may pretend to succeed.
 
 use std::path::PathBuf;
 

@@ -3,13 +3,17 @@
 
 mod create;
 mod delete;
+mod events;
 mod kill;
 pub mod later;
 mod list;
+mod pause;
+mod ps;
 mod run;
 mod spec;
 mod start;
 mod state;
+mod update;
 
 use std::path::{Path, PathBuf};
 
@@ -21,20 +25,20 @@ use crate::logging::Logger;
 pub fn dispatch(global: &Global, cmd: Command, log: &mut Logger) -> Result<i32, CliError> {
     let root = absolute(&global.root)?;
     match cmd {
-        Command::Create(a) => create::run(&root, &a),
+        Command::Create(a) => create::run(&root, &a, global.systemd_cgroup),
         Command::Start(a) => start::run(&root, &a.id, log),
-        Command::Run(a) => run::run(&root, &a, log),
+        Command::Run(a) => run::run(&root, &a, global.systemd_cgroup, log),
         Command::State(a) => state::run(&root, &a.id),
         Command::Kill(a) => kill::run(&root, &a),
         Command::Delete(a) => delete::run(&root, &a, log),
         Command::List(a) => list::run(&root, &a),
         Command::Spec(a) => spec::run(&a),
         Command::Exec(_) => later::not_implemented("exec"),
-        Command::Pause(_) => later::not_implemented("pause"),
-        Command::Resume(_) => later::not_implemented("resume"),
-        Command::Update(_) => later::not_implemented("update"),
-        Command::Events(_) => later::not_implemented("events"),
-        Command::Ps(_) => later::not_implemented("ps"),
+        Command::Pause(a) => pause::pause(&root, &a.id),
+        Command::Resume(a) => pause::resume(&root, &a.id),
+        Command::Update(a) => update::run(&root, &a),
+        Command::Events(a) => events::run(&root, &a),
+        Command::Ps(a) => ps::run(&root, &a),
         Command::Checkpoint(_) => later::not_implemented("checkpoint"),
         Command::Restore(_) => later::not_implemented("restore"),
     }

@@ -8,8 +8,8 @@ use crate::exit::CliError;
 use crate::logging::Logger;
 
 /// Runs the container described by `a` under `root`.
-pub fn run(root: &Path, a: &RunArgs, log: &mut Logger) -> Result<i32, CliError> {
-    let mut c = super::create::create(root, &a.create, a.detach)?;
+pub fn run(root: &Path, a: &RunArgs, systemd: bool, log: &mut Logger) -> Result<i32, CliError> {
+    let mut c = super::create::create(root, &a.create, a.detach, systemd)?;
     match c.start() {
         Ok(warnings) => warnings.iter().for_each(|w| log.warn(w)),
         Err(e) => {

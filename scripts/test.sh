@@ -36,3 +36,8 @@ QUAI_PROBE="$(scripts/build-probe.sh --print-path)"
 export QUAI_PROBE
 step "cargo test (QUAI_BIN=${QUAI_BIN:-target/debug/quai})"
 cargo test --workspace
+# This machine's cgroups are v1 (hybrid); most users run pure cgroup v2. The v2 suite
+# runs in a small VM (Debian's kernel under qemu, booted with virtme-ng) that the script
+# installs and boots itself.
+step "cgroup v2 suite in a VM (scripts/vm/run-cgroup-v2-tests.sh)"
+scripts/vm/run-cgroup-v2-tests.sh

@@ -299,3 +299,47 @@ fn systemd_cgroup_without_systemd_fails_clearly() {
     let out = c.cmd(&["--systemd-cgroup", "create", "--bundle", &b, &c.id]);
     one_clear_error_all(&c, out, &["systemd", "not running"]);
 }
+
+#[test]
+fn events_reports_an_oom_kill() {
+    let mut c = Ctr::new();
+    let share = c.work().join("share");
+    std::fs::create_dir_all(&share).unwrap();
+    c.bundle
+        .add_mount("/share", "bind", share.to_str().unwrap(), &["bind"]);
+    c.bundle.remove("/linux/cgroupsPath");
+    c.bundle.set(
+        "/linux/resources",
+        json!({ "memory": { "limit": 16 * 1024 * 1024, "swap": 16 * 1024 * 1024 } }),
+    );
+    // The container waits for the test's go-ahead, then runs a child that exceeds the
+    // limit (the kernel kills it) and stays up itself.
+    c.bundle.args(&[
+        "/bin/sh",
+        "-c",
+        "while [ ! -e /share/go ]; do /bin/busybox usleep 10000; done; \\
+         /bin/busybox dd if=/dev/zero of=/dev/null bs=128M count=1; \\
+         echo $? >/share/dd.status; exec /bin/probe sleep forever",
+    ]);
+    c.run(&["--detach"]).ok();
+    let pid = c.pid();
+    let mut child = c.spawn(&["events", "--interval", "200ms", &c.id], "events");
+    let out_file = c.work().join("out").join("events.out");
+    eventually("the first stats event", || {
+        std::fs::read_to_string(&out_file).is_ok_and(|s| s.contains("\"stats\""))
+    });
+    std::fs::write(share.join("go"), "").unwrap();
+    eventually("an oom event", || {
+        std::fs::read_to_string(&out_file).is_ok_and(|s| s.contains("\"type\":\"oom\""))
+    });
+    eventually("dd's status", || share.join("dd.status").exists());
+    assert_eq!(
+        read(&share.join("dd.status")),
+        "137",
+        "dd was not OOM-killed"
+    );
+    c.delete(&["--force"]).ok();
+    let code = integration_tests::out::wait_deadline(&mut child, "events");
+    assert_eq!(code, 0, "events ends when the container is gone");
+    c.assert_gone(Some(pid));
+}

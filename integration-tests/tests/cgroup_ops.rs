@@ -329,9 +329,20 @@ fn events_reports_an_oom_kill() {
         std::fs::read_to_string(&out_file).is_ok_and(|s| s.contains("\"stats\""))
     });
     std::fs::write(share.join("go"), "").unwrap();
-    eventually("an oom event", || {
-        std::fs::read_to_string(&out_file).is_ok_and(|s| s.contains("\"type\":\"oom\""))
-    });
+    let start = Instant::now();
+    while !std::fs::read_to_string(&out_file).is_ok_and(|s| s.contains("\"type\":\"oom\"")) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no oom event; dd status {:?}; oom_control {:?}; events: {}",
+            std::fs::read_to_string(share.join("dd.status")),
+            std::fs::read_to_string(v1("memory", &c).join("memory.oom_control")),
+            std::fs::read_to_string(&out_file)
+                .unwrap_or_default()
+                .lines()
+                .count()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     eventually("dd's status", || share.join("dd.status").exists());
     assert_eq!(
         read(&share.join("dd.status")),

@@ -141,16 +141,18 @@ pub(super) fn events(
         };
         if let (true, Some(w)) = (readable, &watch) {
             w.drain();
-            let now_ooms = cg.oom_kill_count().unwrap_or(ooms);
-            if now_ooms > ooms {
-                ooms = now_ooms;
-                if !emit(&Event {
-                    kind: "oom",
-                    id: id.to_string(),
-                    data: None,
-                }) {
-                    return Ok(());
-                }
+        }
+        // The v1 notification can come before the kill is counted: the count is
+        // compared on every wake-up, so a kill is reported one interval later at worst.
+        let now_ooms = cg.oom_kill_count().unwrap_or(ooms);
+        if now_ooms > ooms {
+            ooms = now_ooms;
+            if !emit(&Event {
+                kind: "oom",
+                id: id.to_string(),
+                data: None,
+            }) {
+                return Ok(());
             }
         }
     }

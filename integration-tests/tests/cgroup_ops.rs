@@ -168,6 +168,16 @@ fn ps_lists_the_containers_processes() {
         lines[1].split_whitespace().any(|w| w == pid.to_string()),
         "{table}"
     );
+    // Extra arguments go to ps(1).
+    let custom = c.cmd(&["ps", &c.id, "-o", "pid,comm"]).ok();
+    let lines: Vec<Vec<&str>> = custom
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(lines[0], ["PID", "COMMAND"], "{custom}");
+    assert_eq!(lines[1], [pid.to_string().as_str(), "probe"], "{custom}");
+    assert_eq!(lines.len(), 2, "{custom}");
     c.delete(&["--force"]).ok();
     c.assert_gone(Some(pid));
 }

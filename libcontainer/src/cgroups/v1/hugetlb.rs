@@ -29,12 +29,22 @@ pub(crate) fn check_size(d: &Path, size: &str, file: &str) -> Result<(), CgroupE
 
 /// Writes each limit.
 pub fn apply(d: &Path, limits: &[LinuxHugepageLimit]) -> Result<(), CgroupError> {
+    write_limits(d, limits, "limit_in_bytes")
+}
+
+/// Writes each limit to `hugetlb.<size>.<suffix>` (and the reservation file where the
+/// kernel has one); v1 and v2 differ only in the suffix.
+pub(crate) fn write_limits(
+    d: &Path,
+    limits: &[LinuxHugepageLimit],
+    suffix: &str,
+) -> Result<(), CgroupError> {
     for l in limits {
         let size = l.page_size();
-        let file = format!("hugetlb.{size}.limit_in_bytes");
+        let file = format!("hugetlb.{size}.{suffix}");
         check_size(d, size, &file)?;
         files::write(d, &file, l.limit())?;
-        let rsvd = format!("hugetlb.{size}.rsvd.limit_in_bytes");
+        let rsvd = format!("hugetlb.{size}.rsvd.{suffix}");
         if files::exists(d, &rsvd) {
             files::write(d, &rsvd, l.limit())?;
         }

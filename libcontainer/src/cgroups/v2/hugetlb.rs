@@ -4,22 +4,12 @@ use std::path::Path;
 
 use oci_spec::runtime::LinuxHugepageLimit;
 
-use super::super::v1::hugetlb::check_size;
-use super::super::{files, CgroupError};
+use super::super::v1::hugetlb::write_limits;
+use super::super::CgroupError;
 
 /// Writes each limit.
 pub fn apply(d: &Path, limits: &[LinuxHugepageLimit]) -> Result<(), CgroupError> {
-    for l in limits {
-        let size = l.page_size();
-        let file = format!("hugetlb.{size}.max");
-        check_size(d, size, &file)?;
-        files::write(d, &file, l.limit())?;
-        let rsvd = format!("hugetlb.{size}.rsvd.max");
-        if files::exists(d, &rsvd) {
-            files::write(d, &rsvd, l.limit())?;
-        }
-    }
-    Ok(())
+    write_limits(d, limits, "max")
 }
 
 #[cfg(test)]

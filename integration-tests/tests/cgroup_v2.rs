@@ -7,14 +7,17 @@
 //! each test says why it does nothing and returns; inside the VM a host that is not
 //! what the suite needs fails the test instead of skipping it.
 
-use integration_tests::{json, report, Ctr, Value};
+use integration_tests::check::one_clear_error_all;
+use integration_tests::{host, json, report, Ctr, Value};
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 /// The cgroup2 mount inside the VM.
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
 /// Controllers the tests below write limits for; the VM prelude enables them at the root.
-const NEEDED_CONTROLLERS: &[&str] = &["cpu", "memory", "pids"];
+const NEEDED_CONTROLLERS: &[&str] = &["cpu", "cpuset", "memory", "pids", "io", "hugetlb"];
 
 /// True inside the VM (`QUAI_IN_VM=1` on a pure cgroup v2 host); false elsewhere, after
 /// saying why. Inside the VM a host that lacks what the suite needs panics: a broken VM
@@ -44,7 +47,31 @@ fn in_vm() -> bool {
             "controller {c} is not enabled at the root (subtree_control: {enabled:?})"
         );
     }
+    stage_binaries();
     true
+}
+
+/// Copies the runtime and the probe into the VM's /tmp (a tmpfs) once, and points
+/// `QUAI_BIN` and `QUAI_PROBE` at the copies. The VM's root is the host's, shared over
+/// 9p without caching: every exec of a binary there reads it whole again, which makes
+/// each runtime command take ~2 s instead of ~0.3 s under the emulated CPU.
+fn stage_binaries() {
+    static STAGED: std::sync::Once = std::sync::Once::new();
+    STAGED.call_once(|| {
+        let dir = Path::new("/tmp/quai-v2-suite-bin");
+        std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+        let bin = integration_tests::assets::runtime_bin();
+        let probe = integration_tests::assets::probe_bin().to_path_buf();
+        // The runtime keeps its file name: the harness tells runc by it.
+        let name = bin.file_name().expect("runtime file name");
+        let staged = [(bin.clone(), dir.join(name)), (probe, dir.join("probe"))];
+        for (from, to) in &staged {
+            std::fs::copy(from, to)
+                .unwrap_or_else(|e| panic!("copy {} to {}: {e}", from.display(), to.display()));
+        }
+        std::env::set_var("QUAI_BIN", &staged[0].1);
+        std::env::set_var("QUAI_PROBE", &staged[1].1);
+    });
 }
 
 #[track_caller]
@@ -245,4 +272,508 @@ fn cpu_shares_become_cpu_weight() {
     // runc's conversion: weight = 1 + (shares - 2) * 9999 / 262142, so 1024 -> 39.
     let v = host_view_of_limits(json!({ "cpu": { "shares": 1024 } }), &["cpu.weight"]);
     assert_eq!(v[0], "39", "cpu.weight");
+}
+
+/// A running container under an engine parent, for the tests that act on it while it
+/// runs. `finish` deletes it and checks that nothing of it is left.
+struct Running {
+    // Declared first, dropped first: the container's directory goes before its parent.
+    c: Ctr,
+    pid: i32,
+    dir: PathBuf,
+    _parent: EngineParent,
+}
+
+impl Running {
+    /// Runs `args` (the probe sleeping forever when empty) detached, with
+    /// `linux.resources` = `resources`; `edit` adjusts the bundle first.
+    #[track_caller]
+    fn start(resources: Value, args: &[&str], edit: impl FnOnce(&mut Ctr)) -> Running {
+        let parent = EngineParent::new();
+        let mut c = Ctr::new();
+        let path = parent.cgroups_path(&c.id);
+        c.bundle.set("/linux/cgroupsPath", json!(path));
+        c.bundle.set("/linux/resources", resources);
+        if args.is_empty() {
+            c.bundle.probe(&["sleep", "forever"]);
+        } else {
+            c.bundle.args(args);
+        }
+        edit(&mut c);
+        c.run(&["--detach"]).ok();
+        let pid = c.pid();
+        Running {
+            c,
+            pid,
+            dir: host_dir(&path),
+            _parent: parent,
+        }
+    }
+
+    /// The trimmed contents of `file` in the container's cgroup directory.
+    #[track_caller]
+    fn file(&self, file: &str) -> String {
+        read(&self.dir.join(file)).trim().to_string()
+    }
+
+    /// `delete --force`, then: no cgroup directory, no process, no state.
+    #[track_caller]
+    fn finish(self) {
+        self.c.delete(&["--force"]).ok();
+        assert!(
+            !self.dir.exists(),
+            "{} is left after delete",
+            self.dir.display()
+        );
+        self.c.assert_gone(Some(self.pid));
+    }
+}
+
+/// The value of `key` in a flat-keyed cgroup file (`memory.events`, `cgroup.events`).
+#[track_caller]
+fn keyed(text: &str, key: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in {text:?}"))
+}
+
+/// Polls `f` until it holds; fails after 20 s (the VM emulates its CPU: slow).
+#[track_caller]
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < Duration::from_secs(20), "never: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `MAJ:MIN` of a real block device of this host (the VM's CD-ROM `sr0`, a disk if it
+/// has one): the first entry of /sys/block that is not a loop, ram or zram device.
+fn a_block_device() -> String {
+    let mut names: Vec<String> = std::fs::read_dir("/sys/block")
+        .expect("read /sys/block")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !["loop", "ram", "zram"].iter().any(|p| n.starts_with(p)))
+        .collect();
+    names.sort();
+    let name = names
+        .first()
+        .unwrap_or_else(|| panic!("no block device in /sys/block"));
+    read(&Path::new("/sys/block").join(name).join("dev"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn memory_reservation_and_swap_round_trip() {
+    if !in_vm() {
+        return;
+    }
+    let mib = 1024 * 1024;
+    let v = host_view_of_limits(
+        json!({ "memory": { "limit": 64 * mib, "reservation": 32 * mib, "swap": 96 * mib } }),
+        &["memory.max", "memory.low", "memory.swap.max"],
+    );
+    assert_eq!(v[0], (64 * mib).to_string(), "memory.max");
+    assert_eq!(v[1], (32 * mib).to_string(), "memory.low");
+    // The spec's swap is memory+swap; v2's memory.swap.max is swap alone (runc).
+    assert_eq!(v[2], (32 * mib).to_string(), "memory.swap.max");
+}
+
+#[test]
+fn cpu_fields_round_trip() {
+    if !in_vm() {
+        return;
+    }
+    let v = host_view_of_limits(
+        json!({ "cpu": {
+            "shares": 512, "quota": 50000, "period": 100000, "burst": 10000,
+            "cpus": "1", "mems": "0"
+        } }),
+        &[
+            "cpu.weight",
+            "cpu.max",
+            "cpu.max.burst",
+            "cpuset.cpus",
+            "cpuset.mems",
+        ],
+    );
+    // runc: 1 + (512 - 2) * 9999 / 262142 = 20.
+    assert_eq!(v[0], "20", "cpu.weight");
+    assert_eq!(v[1], "50000 100000", "cpu.max");
+    assert_eq!(v[2], "10000", "cpu.max.burst");
+    assert_eq!(v[3], "1", "cpuset.cpus");
+    assert_eq!(v[4], "0", "cpuset.mems");
+}
+
+#[test]
+fn cpu_idle_and_unified_keys_round_trip() {
+    if !in_vm() {
+        return;
+    }
+    // memory.high is kept in pages: a page-aligned value reads back unchanged.
+    let v = host_view_of_limits(
+        json!({
+            "cpu": { "idle": 1 },
+            "unified": { "memory.high": "52428800", "pids.max": "20" }
+        }),
+        &["cpu.idle", "memory.high", "pids.max"],
+    );
+    assert_eq!(v[0], "1", "cpu.idle");
+    assert_eq!(v[1], "52428800", "memory.high");
+    assert_eq!(v[2], "20", "pids.max");
+}
+
+#[test]
+fn block_io_weight_throttle_and_hugetlb_round_trip() {
+    if !in_vm() {
+        return;
+    }
+    let dev = a_block_device();
+    let (major, minor) = dev.split_once(':').expect("MAJ:MIN");
+    let (major, minor): (u64, u64) = (major.parse().unwrap(), minor.parse().unwrap());
+    let bfq = Path::new(CGROUP_ROOT).join("io.bfq.weight").exists();
+    let v = host_view_of_limits(
+        json!({
+            "blockIO": {
+                "weight": 500,
+                "throttleReadBpsDevice": [ { "major": major, "minor": minor, "rate": 1048576 } ],
+                "throttleWriteIOPSDevice": [ { "major": major, "minor": minor, "rate": 100 } ]
+            },
+            "hugepageLimits": [ { "pageSize": "2MB", "limit": 4194304 } ]
+        }),
+        &[
+            if bfq { "io.bfq.weight" } else { "io.weight" },
+            "io.max",
+            "hugetlb.2MB.max",
+        ],
+    );
+    // BFQ takes the v1 weight as is; io.weight is the v1 range converted (runc):
+    // 1 + (500 - 10) * 9999 / 990 = 4950.
+    let weight = if bfq { "default 500" } else { "default 4950" };
+    assert_eq!(v[0], weight, "io weight (bfq: {bfq})");
+    assert_eq!(
+        v[1],
+        format!("{dev} rbps=1048576 wbps=max riops=max wiops=100"),
+        "io.max"
+    );
+    assert_eq!(v[2], "4194304", "hugetlb.2MB.max");
+}
+
+/// `run` of a container whose `linux.resources` is `resources` fails with one clear
+/// message containing all of `phrases`, and nothing is left: no state, no cgroup
+/// directory under the engine's parent.
+#[track_caller]
+fn refused(resources: Value, phrases: &[&str]) {
+    let parent = EngineParent::new();
+    let mut c = Ctr::new();
+    let path = parent.cgroups_path(&c.id);
+    c.bundle.set("/linux/cgroupsPath", json!(path));
+    c.bundle.set("/linux/resources", resources);
+    c.bundle.probe(&["sleep", "forever"]);
+    let out = c.run(&["--detach"]);
+    one_clear_error_all(&c, out, phrases);
+    let parent_dir = host_dir(&format!("/{}", parent.name));
+    let left: Vec<_> = std::fs::read_dir(&parent_dir)
+        .expect("read the parent cgroup")
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "cgroups left under the parent: {left:?}");
+}
+
+#[test]
+fn unified_keys_that_escape_are_refused() {
+    if !in_vm() {
+        return;
+    }
+    for key in ["../foo", "memory.max/../../x"] {
+        refused(json!({ "unified": { key: "1" } }), &["unified", key]);
+    }
+}
+
+#[test]
+fn network_and_disable_oom_killer_are_refused() {
+    if !in_vm() {
+        return;
+    }
+    refused(
+        json!({ "network": { "classID": 1048577 } }),
+        &["network", "cgroup v2"],
+    );
+    // The v2 driver refuses disableOOMKiller (there is no oom_control file on v2).
+    refused(
+        json!({ "memory": { "limit": 67108864, "disableOOMKiller": true } }),
+        &["disableOOMKiller", "cgroup v2"],
+    );
+}
+
+#[test]
+fn memory_limit_oom_kills_a_process_that_exceeds_it() {
+    if !in_vm() {
+        return;
+    }
+    let parent = EngineParent::new();
+    let mut c = Ctr::new();
+    let path = parent.cgroups_path(&c.id);
+    c.bundle.set("/linux/cgroupsPath", json!(path));
+    let limit = 16 * 1024 * 1024;
+    c.bundle.set(
+        "/linux/resources",
+        json!({ "memory": { "limit": limit, "swap": limit } }),
+    );
+    // dd's 128 MiB buffer is touched when it reads into it.
+    c.bundle.args(&[
+        "/bin/busybox",
+        "dd",
+        "if=/dev/zero",
+        "of=/dev/null",
+        "bs=128M",
+        "count=1",
+    ]);
+    let out = c.run(&["--keep"]);
+    assert_eq!(out.code, 137, "expected an OOM kill (SIGKILL): {out}");
+    let dir = host_dir(&path);
+    // swap == limit in the spec: no swap at all.
+    assert_eq!(read(&dir.join("memory.swap.max")).trim(), "0");
+    let events = read(&dir.join("memory.events"));
+    assert!(keyed(&events, "oom_kill") >= 1, "memory.events: {events}");
+    c.delete(&[]).ok();
+    assert!(!dir.exists(), "{} is left after delete", dir.display());
+    c.assert_gone(None);
+}
+
+#[test]
+fn pids_limit_stops_a_fork_bomb() {
+    if !in_vm() {
+        return;
+    }
+    let share = std::sync::Mutex::new(None);
+    // An inner shell forks sleepers until the kernel refuses (and then dies of it); the
+    // outer one reports and becomes the probe, which keeps the survivors' cgroup alive.
+    let r = Running::start(
+        json!({ "pids": { "limit": 5 } }),
+        &[
+            "/bin/sh",
+            "-c",
+            "/bin/sh -c 'for i in 1 2 3 4 5 6 7 8 9 10; do /bin/busybox sleep 100 & done; wait' 2>/share/bomb.err; \
+             echo done >/share/bomb.done; exec /bin/probe sleep forever",
+        ],
+        |c| {
+            let dir = c.work().join("share");
+            std::fs::create_dir_all(&dir).unwrap();
+            c.bundle
+                .add_mount("/share", "bind", dir.to_str().unwrap(), &["bind"]);
+            *share.lock().unwrap() = Some(dir);
+        },
+    );
+    let share = share.into_inner().unwrap().unwrap();
+    eventually("the bomb was stopped", || share.join("bomb.done").exists());
+    let err = read(&share.join("bomb.err"));
+    assert!(err.contains("can't fork"), "{err}");
+    assert_eq!(r.file("pids.max"), "5");
+    let current: u32 = r.file("pids.current").parse().unwrap();
+    assert!(current <= 5, "pids.current {current} is above the limit");
+    assert_eq!(host::cgroup_procs(&r.dir).len() as u32, current);
+    assert!(keyed(&r.file("pids.events"), "max") >= 1, "pids.events");
+    r.finish();
+}
+
+#[test]
+fn bpf_device_program_denies_a_device() {
+    if !in_vm() {
+        return;
+    }
+    let mut c = Ctr::new();
+    // Full capabilities (no section), so only the device program can refuse.
+    c.bundle.remove("/process/capabilities");
+    c.bundle.set(
+        "/linux/resources",
+        json!({ "devices": [ { "allow": false, "access": "rwm" } ] }),
+    );
+    c.bundle.args(&[
+        "/bin/sh",
+        "-c",
+        "/bin/busybox mknod /tmp/k c 1 11 && /bin/busybox head -c1 /tmp/k; echo rc=$?; \
+         /bin/busybox head -c1 /dev/zero >/dev/null && echo zero-ok; echo x >/dev/null && echo null-ok",
+    ]);
+    let out = c.run(&[]).ok();
+    assert!(
+        out.stdout.contains("rc=1"),
+        "/dev/kmsg's node opened: {out}"
+    );
+    assert!(
+        out.stderr.contains("Operation not permitted"),
+        "the refusal is EPERM: {out}"
+    );
+    assert!(
+        out.stdout.contains("zero-ok"),
+        "/dev/zero stays usable: {out}"
+    );
+    assert!(
+        out.stdout.contains("null-ok"),
+        "/dev/null stays usable: {out}"
+    );
+    c.assert_gone(None);
+}
+
+#[test]
+fn pause_freezes_and_resume_thaws() {
+    if !in_vm() {
+        return;
+    }
+    let share = std::sync::Mutex::new(None);
+    // A ticking counter shows whether the container runs.
+    let r = Running::start(
+        json!({}),
+        &[
+            "/bin/sh",
+            "-c",
+            "i=0; while :; do i=$((i+1)); echo $i >/share/t.new; /bin/busybox mv /share/t.new /share/t; /bin/busybox usleep 20000; done",
+        ],
+        |c| {
+            let dir = c.work().join("share");
+            std::fs::create_dir_all(&dir).unwrap();
+            c.bundle
+                .add_mount("/share", "bind", dir.to_str().unwrap(), &["bind"]);
+            *share.lock().unwrap() = Some(dir);
+        },
+    );
+    let tick = share.into_inner().unwrap().unwrap().join("t");
+    let ticks = || std::fs::read_to_string(&tick).unwrap_or_default();
+    eventually("the counter ticks", || !ticks().is_empty());
+    let c = &r.c;
+    c.cmd(&["pause", &c.id]).ok();
+    assert_eq!(c.state()["status"], "paused");
+    assert_eq!(r.file("cgroup.freeze"), "1");
+    assert_eq!(keyed(&r.file("cgroup.events"), "frozen"), 1);
+    let frozen_at = ticks();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(ticks(), frozen_at, "the counter moved while frozen");
+    c.cmd(&["resume", &c.id]).ok();
+    assert_eq!(c.state()["status"], "running");
+    assert_eq!(r.file("cgroup.freeze"), "0");
+    assert_eq!(keyed(&r.file("cgroup.events"), "frozen"), 0);
+    eventually("the counter ticks again", || ticks() != frozen_at);
+    r.finish();
+}
+
+#[test]
+fn update_changes_the_files_live() {
+    if !in_vm() {
+        return;
+    }
+    let r = Running::start(
+        json!({ "memory": { "limit": 64 * 1024 * 1024 }, "pids": { "limit": 30 } }),
+        &[],
+        |_| {},
+    );
+    let c = &r.c;
+    assert_eq!(r.file("memory.max"), "67108864");
+    let json = c.work().join("res.json");
+    std::fs::write(
+        &json,
+        r#"{"memory":{"limit":134217728},"cpu":{"shares":256},"pids":{"limit":40}}"#,
+    )
+    .unwrap();
+    let stdin = Stdio::from(std::fs::File::open(&json).unwrap());
+    c.cmd_stdin(&["update", "--resources", "-", &c.id], Some(stdin))
+        .ok();
+    assert_eq!(r.file("memory.max"), "134217728");
+    // 1 + (256 - 2) * 9999 / 262142 = 10.
+    assert_eq!(r.file("cpu.weight"), "10");
+    assert_eq!(r.file("pids.max"), "40");
+    c.cmd(&[
+        "update",
+        "--memory",
+        "100M",
+        "--pids-limit",
+        "77",
+        "--cpu-quota",
+        "50000",
+        "--cpu-period",
+        "100000",
+        &c.id,
+    ])
+    .ok();
+    assert_eq!(r.file("memory.max"), "104857600");
+    assert_eq!(r.file("pids.max"), "77");
+    assert_eq!(r.file("cpu.max"), "50000 100000");
+    r.finish();
+}
+
+#[test]
+fn events_stats_and_ps_report_the_cgroup() {
+    if !in_vm() {
+        return;
+    }
+    let r = Running::start(
+        json!({ "memory": { "limit": 64 * 1024 * 1024 }, "pids": { "limit": 30 } }),
+        &[],
+        |_| {},
+    );
+    let c = &r.c;
+    let ev = c.cmd(&["events", "--stats", &c.id]).ok().json();
+    assert_eq!(ev["type"], "stats", "{ev}");
+    assert_eq!(ev["id"], c.id.as_str(), "{ev}");
+    let mem = &ev["data"]["memory"]["usage"];
+    assert_eq!(mem["limit"], 67108864, "{ev}");
+    assert!(mem["usage"].as_u64().unwrap_or(0) > 0, "{ev}");
+    assert_eq!(ev["data"]["pids"]["current"], 1, "{ev}");
+    assert_eq!(ev["data"]["pids"]["limit"], 30, "{ev}");
+    assert!(
+        ev["data"]["cpu"]["usage"]["total"].as_u64().unwrap_or(0) > 0,
+        "{ev}"
+    );
+    let pids = c.cmd(&["ps", "--format", "json", &c.id]).ok().json();
+    assert_eq!(
+        pids,
+        json!(host::cgroup_procs(&r.dir)),
+        "ps vs cgroup.procs"
+    );
+    assert_eq!(pids, json!([r.pid]));
+    r.finish();
+}
+
+#[test]
+fn kill_all_reaches_a_process_outside_the_inits_tree() {
+    if !in_vm() {
+        return;
+    }
+    // No pid namespace: the daemonised sleep is reparented out of the init's tree, but
+    // stays in the container's cgroup, where cgroup.kill reaches it.
+    let r = Running::start(
+        json!({}),
+        &[
+            "/bin/sh",
+            "-c",
+            "(/bin/busybox sleep 1000 &) ; exec /bin/probe sleep forever",
+        ],
+        |c| {
+            c.bundle.remove_namespace("pid");
+        },
+    );
+    eventually("two processes in the cgroup", || {
+        host::cgroup_procs(&r.dir).len() == 2
+    });
+    let sleeper = host::cgroup_procs(&r.dir)
+        .into_iter()
+        .find(|p| *p != r.pid)
+        .expect("the daemonised sleep");
+    let ppid = host::proc_status(sleeper, "PPid").unwrap_or_default();
+    assert_ne!(ppid, r.pid.to_string(), "the sleep's parent is the init");
+    r.c.kill(&["--all", "KILL"]).ok();
+    for p in [sleeper, r.pid] {
+        assert!(
+            host::wait_process_gone(p),
+            "process {p} survived kill --all"
+        );
+    }
+    r.c.wait_status("stopped");
+    r.c.delete(&[]).ok();
+    assert!(!r.dir.exists(), "{} is left after delete", r.dir.display());
+    r.c.assert_gone(Some(r.pid));
 }

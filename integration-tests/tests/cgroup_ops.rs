@@ -364,3 +364,62 @@ fn events_reports_an_oom_kill() {
     assert_eq!(code, 0, "events ends when the container is gone");
     c.assert_gone(Some(pid));
 }
+
+#[test]
+fn v1_resources_round_trip_through_the_kernel() {
+    let cpus = read(Path::new("/sys/fs/cgroup/cpuset/cpuset.effective_cpus"));
+    let first_cpu = cpus.split([',', '-']).next().unwrap().to_string();
+    let (major, minor) = a_block_device();
+    let (c, pid) = sleeper(json!({
+        "memory": {
+            "limit": 64 * 1024 * 1024,
+            "reservation": 32 * 1024 * 1024,
+            "swap": 96 * 1024 * 1024,
+            "swappiness": 10,
+            "disableOOMKiller": true
+        },
+        "cpu": { "shares": 300, "quota": 20000, "period": 50000, "cpus": first_cpu, "mems": "0" },
+        "blockIO": {
+            "throttleReadBpsDevice": [ { "major": major, "minor": minor, "rate": 1048576 } ],
+            "throttleWriteIOPSDevice": [ { "major": major, "minor": minor, "rate": 100 } ]
+        }
+    }));
+    let mem = v1("memory", &c);
+    assert_eq!(read(&mem.join("memory.limit_in_bytes")), "67108864");
+    assert_eq!(read(&mem.join("memory.soft_limit_in_bytes")), "33554432");
+    assert_eq!(read(&mem.join("memory.memsw.limit_in_bytes")), "100663296");
+    assert_eq!(read(&mem.join("memory.swappiness")), "10");
+    assert!(read(&mem.join("memory.oom_control")).contains("oom_kill_disable 1"));
+    let cpu = v1("cpu", &c);
+    assert_eq!(read(&cpu.join("cpu.shares")), "300");
+    assert_eq!(read(&cpu.join("cpu.cfs_quota_us")), "20000");
+    assert_eq!(read(&cpu.join("cpu.cfs_period_us")), "50000");
+    let cpuset = v1("cpuset", &c);
+    assert_eq!(read(&cpuset.join("cpuset.cpus")), first_cpu);
+    assert_eq!(read(&cpuset.join("cpuset.mems")), "0");
+    let blkio = v1("blkio", &c);
+    assert_eq!(
+        read(&blkio.join("blkio.throttle.read_bps_device")),
+        "254:0 1048576"
+    );
+    assert_eq!(
+        read(&blkio.join("blkio.throttle.write_iops_device")),
+        "254:0 100"
+    );
+    c.delete(&["--force"]).ok();
+    c.assert_gone(Some(pid));
+}
+
+/// The major:minor of the first real block device (not loop, ram or zram).
+fn a_block_device() -> (i64, i64) {
+    let mut names: Vec<String> = std::fs::read_dir("/sys/block")
+        .expect("read /sys/block")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| !["loop", "ram", "zram"].iter().any(|p| n.starts_with(p)))
+        .collect();
+    names.sort();
+    let name = names.first().expect("this host has no real block device");
+    let dev = read(&Path::new("/sys/block").join(name).join("dev"));
+    let (a, b) = dev.split_once(':').expect("major:minor");
+    (a.parse().unwrap(), b.parse().unwrap())
+}

@@ -144,6 +144,32 @@ fn container_runs_on_pure_v2_host() {
 }
 
 #[test]
+fn relative_cgroups_path_is_under_the_runtimes_own_cgroup() {
+    if !in_vm() {
+        return;
+    }
+    let mut c = Ctr::new();
+    let rel = format!("quai-rel-{}", c.id);
+    c.bundle.set("/linux/cgroupsPath", json!(rel));
+    let r = c.report(&["--read", "/proc/self/cgroup"]);
+    let own = v2_path(&std::fs::read_to_string("/proc/self/cgroup").unwrap()).to_string();
+    let theirs = r["read"]["/proc/self/cgroup"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    // As runc: a relative cgroupsPath is joined to the runtime's own cgroup (the test's,
+    // since quai is its child).
+    let want = Path::new(&own).join(&rel);
+    assert_eq!(v2_path(&theirs), want.to_str().unwrap(), "{r}");
+    assert!(
+        !Path::new("/sys/fs/cgroup")
+            .join(want.strip_prefix("/").unwrap())
+            .exists(),
+        "left behind"
+    );
+}
+
+#[test]
 fn cgroup_namespace_root_is_the_containers_cgroup() {
     if !in_vm() {
         return;

@@ -17,7 +17,7 @@ fi
 # libc6-dev: libc.a, for the static probe.
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq busybox-static iproute2 libc6-dev util-linux >/dev/null
+apt-get install -y -qq busybox-static iproute2 libc6-dev util-linux procps jq >/dev/null
 
 step() { printf '\n== %s\n' "$*"; }
 

@@ -18,7 +18,7 @@ fn json_in(text: &str) -> Value {
 fn console_socket_receives_the_pty_master() {
     let mut c = Ctr::new();
     c.bundle.set("/process/terminal", serde_json::json!(true));
-    c.bundle.probe(&["report"]);
+    c.bundle.probe(&["report", "--stat", "/dev/console"]);
     let mut sock = ConsoleSocket::listen(&c.work().join("console.sock"));
     let path = sock.path().to_str().unwrap().to_string();
     c.create(&["--console-socket", &path]).ok();
@@ -38,6 +38,11 @@ fn console_socket_receives_the_pty_master() {
         "{}",
         r["stdio"]
     );
+    // /dev/console is the pty slave (runc binds it there): a pts node, major 136..143.
+    let console = &r["stat"]["/dev/console"];
+    assert_eq!(console["type"], "char", "{console}");
+    let major = console["major"].as_i64().unwrap_or(-1);
+    assert!((136..=143).contains(&major), "{console}");
     c.wait_status("stopped");
 }
 

@@ -109,8 +109,6 @@ fn steps(
     if let Some(s) = b.spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) {
         sysctl::apply(&proc, s).map_err(|e| e.to_string())?;
     }
-    rootfs::finalize(&ropts).map_err(|e| e.to_string())?;
-
     if process.terminal() == Some(true) {
         let pty = tty::open_pty().map_err(|e| e.to_string())?;
         if let Some(size) = process.console_size() {
@@ -124,8 +122,10 @@ fn steps(
         ch.send(&FromInit::Console, &[pty.master.as_raw_fd()])
             .map_err(|e| e.to_string())?;
         drop(pty.master);
+        rootfs::mount_console(pty.slave.as_fd()).map_err(|e| e.to_string())?;
         tty::make_controlling(pty.slave).map_err(|e| e.to_string())?;
     }
+    rootfs::finalize(&ropts).map_err(|e| e.to_string())?;
     if let Some(r) = process.rlimits() {
         limits::set_rlimits(r).map_err(|e| e.to_string())?;
     }

@@ -7,6 +7,7 @@
 
 mod bind;
 mod cgroupfs;
+mod console;
 mod copyup;
 mod devices;
 mod idmap;
@@ -24,6 +25,7 @@ mod tests;
 use std::io;
 use std::path::{Path, PathBuf};
 
+pub use console::mount_console;
 pub use idmap::{open_idmapped_sources, IdmappedSources};
 pub use options::{
     known_mount_options, parse as parse_mount_options, parse_propagation, MountOptions,

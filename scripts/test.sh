@@ -14,11 +14,11 @@ if ! command -v cargo >/dev/null; then
 fi
 
 # busybox-static: the test root filesystems; iproute2: `ip netns` for the netns tests;
-# containerd: the engine test (it starts its own daemon and stops it by PID);
+# containerd, podman: the engine tests (private daemons/storage, stopped by PID);
 # libc6-dev: libc.a, for the static probe.
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq busybox-static iproute2 libc6-dev util-linux procps jq containerd >/dev/null
+apt-get install -y -qq busybox-static iproute2 libc6-dev util-linux procps jq containerd podman >/dev/null
 
 step() { printf '\n== %s\n' "$*"; }
 

@@ -5,7 +5,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-/// A fresh, unique directory under `/tmp/quai-it`, removed with its contents on drop.
+/// Where the tests' directories go: `$QUAI_IT_TMP`, or `/tmp/quai-it`.
+pub fn base() -> PathBuf {
+    match std::env::var_os("QUAI_IT_TMP") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => PathBuf::from("/tmp/quai-it"),
+    }
+}
+
+/// A fresh, unique directory under [`base`], removed with its contents on drop.
 pub struct TempDir {
     path: PathBuf,
 }
@@ -14,7 +22,7 @@ impl TempDir {
     /// Create a unique directory whose name starts with `prefix`.
     pub fn new(prefix: &str) -> TempDir {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let path = PathBuf::from(format!("/tmp/quai-it/{prefix}-{}-{n}", std::process::id()));
+        let path = base().join(format!("{prefix}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).unwrap_or_else(|e| panic!("mkdir {}: {e}", path.display()));
         TempDir { path }

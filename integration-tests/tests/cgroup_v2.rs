@@ -58,7 +58,7 @@ fn in_vm() -> bool {
 fn stage_binaries() {
     static STAGED: std::sync::Once = std::sync::Once::new();
     STAGED.call_once(|| {
-        let dir = Path::new("/tmp/quai-v2-suite-bin");
+        let dir = &std::env::temp_dir().join("quai-v2-suite-bin");
         std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
         let bin = integration_tests::assets::runtime_bin();
         let probe = integration_tests::assets::probe_bin().to_path_buf();

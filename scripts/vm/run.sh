@@ -9,12 +9,14 @@
 # VM makes it a clean cgroup v2 host for a container runtime:
 #   - /sys/fs/cgroup is cgroup2 (mounted if it is not) with every available controller
 #     enabled in the root's cgroup.subtree_control;
-#   - /tmp is a fresh tmpfs: the 9p root cannot hold FIFOs or sockets, and virtme's own
-#     /tmp is an overlay that shows the host's /tmp underneath;
+#   - a fresh tmpfs (under /run, else /dev) is TMPDIR and QUAI_IT_TMP, the tests' scratch
+#     space: the 9p root cannot hold FIFOs or sockets; /tmp stays virtme's overlay of the
+#     host's /tmp, so a checkout under /tmp is visible;
 #   - QUAI_IN_VM=1, and every QUAI_* and RUST_* variable of the caller is passed in;
 #   - the working directory is the caller's.
 # The only place the VM can write to the host is the run directory ($QUAI_VM_DIR, default
-# target/vm under the workspace): it holds the generated guest script and `status`.
+# target/vm under the workspace, or /var/tmp/quai-vm-run when that is under /tmp): it
+# holds the generated guest script and `status`.
 #
 # Environment: QUAI_VM_KERNEL (a vmlinuz path), QUAI_VM_TIMEOUT (seconds, default 540),
 # QUAI_VM_MEMORY (default 2G), QUAI_VM_CPUS (default 2), QUAI_VM_DIR.
@@ -56,8 +58,13 @@ fi
 run_dir="${QUAI_VM_DIR:-$workspace/target/vm}"
 mkdir -p "$run_dir"
 run_dir="$(cd "$run_dir" && pwd)"
+# The run directory is shared writable with the VM (--rwdir); virtme's /tmp inside the VM
+# is an overlay of the host's, so keep the shared directory out of /tmp.
 case "$run_dir" in
-/tmp | /tmp/*) die "QUAI_VM_DIR must not be under /tmp: the VM mounts a fresh tmpfs there" ;;
+/tmp | /tmp/*)
+    run_dir="/var/tmp/quai-vm-run"
+    mkdir -p "$run_dir"
+    ;;
 esac
 guest_script="$run_dir/guest.sh"
 status_file="$run_dir/status"
@@ -81,7 +88,13 @@ fi
 for c in $(cat /sys/fs/cgroup/cgroup.controllers); do
     echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control || prelude_fail "enable $c"
 done
-mount -t tmpfs -o mode=1777,size=1G tmpfs /tmp || prelude_fail "mount tmpfs on /tmp"
+# A tmpfs of our own for the tests' bundles and state roots: the 9p root cannot hold
+# FIFOs or sockets, and /tmp must stay as virtme shows it (the host's, where a checkout
+# may live). /run is the VM's own tmpfs; /dev (devtmpfs) is the fallback.
+scratch=/run/quai-vm
+mkdir -p "$scratch" 2>/dev/null || { scratch=/dev/quai-vm; mkdir -p "$scratch"; } || prelude_fail "mkdir scratch"
+mount -t tmpfs -o mode=1777,size=1G tmpfs "$scratch" || prelude_fail "mount tmpfs on $scratch"
+export TMPDIR="$scratch" QUAI_IT_TMP="$scratch/quai-it"
 export QUAI_IN_VM=1
 PRELUDE
     while IFS='=' read -r name _; do

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use super::state::{self, StateDir, StateFile};
-use super::{Container, ContainerBuilder, ContainerError, ContainerState, Status};
+use super::{Container, ContainerBuilder, ContainerError, Status};
 use crate::cgroups::{self, Cgroup, Layout};
 use crate::process::{self, InitOptions, Observer};
 use crate::procfs::ProcHandle;
@@ -202,18 +202,7 @@ struct CreateObserver<'a> {
 
 impl CreateObserver<'_> {
     fn hook_state(&self, status: Status) -> String {
-        let s = ContainerState {
-            oci_version: self.st.oci_version.clone(),
-            id: self.st.id.clone(),
-            pid: self.st.pid,
-            status,
-            bundle: self.st.bundle.clone(),
-            rootfs: self.st.rootfs.clone(),
-            created: self.st.created.clone(),
-            owner: self.st.owner.clone(),
-            annotations: self.st.annotations.clone(),
-        };
-        serde_json::to_string(&s).unwrap_or_default()
+        serde_json::to_string(&super::status::public_state(self.st, status)).unwrap_or_default()
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::state::{StateDir, StateFile};
-use super::status::{derive, live_init, public_state};
+use super::status::{live_init, observe, public_state};
 use super::{ContainerError, ContainerId, Status};
 use crate::pidfd::Pidfd;
 use crate::{hooks, Result};
@@ -29,7 +29,8 @@ pub(super) fn start(root: &Path, id: &ContainerId) -> Result<Vec<String>> {
     let st = st.ok_or(ContainerError::CannotStart(
         "cannot start a container that is still being created",
     ))?;
-    match derive(dir.path(), &st) {
+    let (status, init) = observe(dir.path(), &st);
+    match status {
         Status::Created => {}
         Status::Stopped => {
             return Err(
@@ -48,7 +49,7 @@ pub(super) fn start(root: &Path, id: &ContainerId) -> Result<Vec<String>> {
             )
         }
     }
-    let init = live_init(&st).ok_or(ContainerError::NotRunning)?;
+    let init = init.ok_or(ContainerError::NotRunning)?;
     let fifo_path = dir.fifo();
     let fifo = crate::rootdir::openat2(
         libc::AT_FDCWD,
@@ -150,7 +151,7 @@ pub(super) fn delete(root: &Path, id: &ContainerId, force: bool) -> Result<Vec<S
         dir.remove()?;
         return Ok(Vec::new());
     };
-    let status = derive(dir.path(), &st);
+    let (status, init) = observe(dir.path(), &st);
     match status {
         Status::Stopped | Status::Created => {}
         _ if force => {}
@@ -162,7 +163,7 @@ pub(super) fn delete(root: &Path, id: &ContainerId, force: bool) -> Result<Vec<S
             .into())
         }
     }
-    kill_everything(&st)?;
+    kill_everything(&st, init)?;
     st.cgroup.remove()?;
     let warnings = hooks::run_all_warn("poststop", &st.poststop, &hook_state(&st, Status::Stopped));
     dir.remove()?;
@@ -171,9 +172,9 @@ pub(super) fn delete(root: &Path, id: &ContainerId, force: bool) -> Result<Vec<S
 
 /// SIGKILL to the init and to every process in the cgroup, then wait for the init to
 /// be gone (its children die with it when it is a pid namespace's init).
-fn kill_everything(st: &StateFile) -> Result<()> {
+fn kill_everything(st: &StateFile, init: Option<Pidfd>) -> Result<()> {
     st.cgroup.signal_all(libc::SIGKILL)?;
-    if let Some(init) = live_init(st) {
+    if let Some(init) = init {
         let _ = init.signal(libc::SIGKILL);
         let gone =
             init.wait_exit(Some(KILL_TIMEOUT))

@@ -18,14 +18,21 @@ pub fn live_init(st: &StateFile) -> Option<Pidfd> {
 
 /// The status of the container whose state directory is `dir`.
 pub fn derive(dir: &Path, st: &StateFile) -> Status {
-    let alive = live_init(st).is_some();
-    match (alive, st.complete) {
+    observe(dir, st).0
+}
+
+/// The status and, while the init lives, a verified pidfd for it: commands that act on
+/// the init after checking its status look it up once.
+pub fn observe(dir: &Path, st: &StateFile) -> (Status, Option<Pidfd>) {
+    let init = live_init(st);
+    let status = match (init.is_some(), st.complete) {
         (false, _) => Status::Stopped,
         (true, false) => Status::Creating,
         (true, true) if dir.join("exec.fifo").exists() => Status::Created,
         (true, true) if st.cgroup.is_frozen() => Status::Paused,
         (true, true) => Status::Running,
-    }
+    };
+    (status, init)
 }
 
 /// The state as `quai state` prints it.

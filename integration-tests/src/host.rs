@@ -172,3 +172,33 @@ impl Drop for SysctlGuard {
         }
     }
 }
+
+/// Polls `f` until it holds; fails naming `what` after 20 s.
+#[track_caller]
+pub fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "never: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Major and minor of a real block device of this host: the first entry of
+/// /sys/block that is not a loop, ram or zram device.
+pub fn block_device() -> (i64, i64) {
+    let mut names: Vec<String> = std::fs::read_dir("/sys/block")
+        .expect("read /sys/block")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !["loop", "ram", "zram"].iter().any(|p| n.starts_with(p)))
+        .collect();
+    names.sort();
+    let name = names.first().expect("this host has no real block device");
+    let dev =
+        std::fs::read_to_string(Path::new("/sys/block").join(name).join("dev")).expect("read dev");
+    let (a, b) = dev.trim().split_once(':').expect("major:minor");
+    (a.parse().expect("major"), b.parse().expect("minor"))
+}

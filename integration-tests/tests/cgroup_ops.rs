@@ -32,15 +32,6 @@ fn sleeper(resources: serde_json::Value) -> (Ctr, i32) {
     (c, pid)
 }
 
-/// Polls `f` until it holds; fails after 10 s.
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < Duration::from_secs(10), "never: {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 #[test]
 fn pause_and_resume_freeze_and_thaw() {
     let (c, pid) = sleeper(json!({}));
@@ -139,7 +130,7 @@ fn events_stream_ends_when_the_container_stops() {
     let mut child = c.spawn(&["events", "--interval", "100ms", &c.id], "events");
     // Let at least one event through, then stop the container: the stream must end.
     let out_file = c.work().join("out").join("events.out");
-    eventually("a stats event", || {
+    host::eventually("a stats event", || {
         std::fs::read_to_string(&out_file).is_ok_and(|s| s.contains("\"stats\""))
     });
     c.kill(&["KILL"]).ok();
@@ -197,7 +188,7 @@ fn kill_all_and_delete_reach_processes_outside_the_inits_tree() {
     c.run(&["--detach"]).ok();
     let pid = c.pid();
     let procs = v1("pids", &c);
-    eventually("two processes in the cgroup", || {
+    host::eventually("two processes in the cgroup", || {
         host::cgroup_procs(&procs).len() == 2
     });
     let others: Vec<i32> = host::cgroup_procs(&procs)
@@ -258,7 +249,7 @@ fn pids_limit_stops_a_fork_bomb() {
     c.run(&["--detach"]).ok();
     let pid = c.pid();
     let done = share.join("bomb.done");
-    eventually("the bomb was stopped", || done.exists());
+    host::eventually("the bomb was stopped", || done.exists());
     let err = std::fs::read_to_string(share.join("bomb.err")).unwrap();
     assert!(err.contains("can't fork"), "{err}");
     let current: u32 = read(&v1("pids", &c).join("pids.current")).parse().unwrap();
@@ -335,7 +326,7 @@ fn events_reports_an_oom_kill() {
     let pid = c.pid();
     let mut child = c.spawn(&["events", "--interval", "200ms", &c.id], "events");
     let out_file = c.work().join("out").join("events.out");
-    eventually("the first stats event", || {
+    host::eventually("the first stats event", || {
         std::fs::read_to_string(&out_file).is_ok_and(|s| s.contains("\"stats\""))
     });
     std::fs::write(share.join("go"), "").unwrap();
@@ -353,7 +344,7 @@ fn events_reports_an_oom_kill() {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    eventually("dd's status", || share.join("dd.status").exists());
+    host::eventually("dd's status", || share.join("dd.status").exists());
     assert_eq!(
         read(&share.join("dd.status")),
         "137",
@@ -369,7 +360,7 @@ fn events_reports_an_oom_kill() {
 fn v1_resources_round_trip_through_the_kernel() {
     let cpus = read(Path::new("/sys/fs/cgroup/cpuset/cpuset.effective_cpus"));
     let first_cpu = cpus.split([',', '-']).next().unwrap().to_string();
-    let (major, minor) = a_block_device();
+    let (major, minor) = host::block_device();
     let (c, pid) = sleeper(json!({
         "memory": {
             "limit": 64 * 1024 * 1024,
@@ -408,18 +399,4 @@ fn v1_resources_round_trip_through_the_kernel() {
     );
     c.delete(&["--force"]).ok();
     c.assert_gone(Some(pid));
-}
-
-/// The major:minor of the first real block device (not loop, ram or zram).
-fn a_block_device() -> (i64, i64) {
-    let mut names: Vec<String> = std::fs::read_dir("/sys/block")
-        .expect("read /sys/block")
-        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-        .filter(|n| !["loop", "ram", "zram"].iter().any(|p| n.starts_with(p)))
-        .collect();
-    names.sort();
-    let name = names.first().expect("this host has no real block device");
-    let dev = read(&Path::new("/sys/block").join(name).join("dev"));
-    let (a, b) = dev.split_once(':').expect("major:minor");
-    (a.parse().unwrap(), b.parse().unwrap())
 }

@@ -11,7 +11,7 @@ use integration_tests::check::one_clear_error_all;
 use integration_tests::{host, json, report, Ctr, Value};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The cgroup2 mount inside the VM.
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
@@ -366,32 +366,6 @@ fn keyed(text: &str, key: &str) -> u64 {
 
 /// Polls `f` until it holds; fails after 20 s (the VM emulates its CPU: slow).
 #[track_caller]
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < Duration::from_secs(20), "never: {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// `MAJ:MIN` of a real block device of this host (the VM's CD-ROM `sr0`, a disk if it
-/// has one): the first entry of /sys/block that is not a loop, ram or zram device.
-fn a_block_device() -> String {
-    let mut names: Vec<String> = std::fs::read_dir("/sys/block")
-        .expect("read /sys/block")
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !["loop", "ram", "zram"].iter().any(|p| n.starts_with(p)))
-        .collect();
-    names.sort();
-    let name = names
-        .first()
-        .unwrap_or_else(|| panic!("no block device in /sys/block"));
-    read(&Path::new("/sys/block").join(name).join("dev"))
-        .trim()
-        .to_string()
-}
-
 #[test]
 fn memory_reservation_and_swap_round_trip() {
     if !in_vm() {
@@ -457,7 +431,8 @@ fn block_io_weight_throttle_and_hugetlb_round_trip() {
     if !in_vm() {
         return;
     }
-    let dev = a_block_device();
+    let (major, minor) = host::block_device();
+    let dev = format!("{major}:{minor}");
     let (major, minor) = dev.split_once(':').expect("MAJ:MIN");
     let (major, minor): (u64, u64) = (major.parse().unwrap(), minor.parse().unwrap());
     let bfq = Path::new(CGROUP_ROOT).join("io.bfq.weight").exists();
@@ -597,7 +572,7 @@ fn pids_limit_stops_a_fork_bomb() {
         },
     );
     let share = share.into_inner().unwrap().unwrap();
-    eventually("the bomb was stopped", || share.join("bomb.done").exists());
+    host::eventually("the bomb was stopped", || share.join("bomb.done").exists());
     let err = read(&share.join("bomb.err"));
     assert!(err.contains("can't fork"), "{err}");
     assert_eq!(r.file("pids.max"), "5");
@@ -670,7 +645,7 @@ fn pause_freezes_and_resume_thaws() {
     );
     let tick = share.into_inner().unwrap().unwrap().join("t");
     let ticks = || std::fs::read_to_string(&tick).unwrap_or_default();
-    eventually("the counter ticks", || !ticks().is_empty());
+    host::eventually("the counter ticks", || !ticks().is_empty());
     let c = &r.c;
     c.cmd(&["pause", &c.id]).ok();
     assert_eq!(c.state()["status"], "paused");
@@ -683,7 +658,7 @@ fn pause_freezes_and_resume_thaws() {
     assert_eq!(c.state()["status"], "running");
     assert_eq!(r.file("cgroup.freeze"), "0");
     assert_eq!(keyed(&r.file("cgroup.events"), "frozen"), 0);
-    eventually("the counter ticks again", || ticks() != frozen_at);
+    host::eventually("the counter ticks again", || ticks() != frozen_at);
     r.finish();
 }
 
@@ -782,7 +757,7 @@ fn kill_all_reaches_a_process_outside_the_inits_tree() {
             c.bundle.remove_namespace("pid");
         },
     );
-    eventually("two processes in the cgroup", || {
+    host::eventually("two processes in the cgroup", || {
         host::cgroup_procs(&r.dir).len() == 2
     });
     let sleeper = host::cgroup_procs(&r.dir)

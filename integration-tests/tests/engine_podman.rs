@@ -88,9 +88,11 @@ impl Drop for Podman {
     fn drop(&mut self) {
         let _ = self.podman(&["rm", "-af", "-t", "0"]);
         let _ = self.podman(&["rmi", "-af"]);
+        // vfs storage may hold no mount at all: a quiet best effort.
         let _ = Command::new("umount")
             .arg("-R")
             .arg(self.dir.join("storage"))
+            .stderr(Stdio::null())
             .status();
         for p in &self.made {
             if p.starts_with("/run") {

@@ -1,0 +1,4 @@
+//! Attacks: each module plays a hostile image or a careless engine against one class of
+//! escape or leak, and checks the host side (mountinfo of the container's init,
+//! `/proc/<pid>/status`, host files, cgroup files), not only quai's exit status.
+//! Module names say the class they cover.

@@ -157,3 +157,20 @@ fn seccomp_is_refused_clearly() {
     }
     integration_tests::check::one_clear_error_all(&c, out, &["seccomp", "not supported"]);
 }
+
+/// An SELinux label on a host without SELinux is refused, as an AppArmor profile is
+/// (runc's words and behaviour on such a host).
+#[test]
+fn selinux_label_without_selinux() {
+    if std::path::Path::new("/sys/fs/selinux/enforce").exists() {
+        eprintln!("SELinux is enabled on this host: the refusal cannot be checked here");
+        return;
+    }
+    let mut c = Ctr::new();
+    c.bundle.set(
+        "/process/selinuxLabel",
+        json!("system_u:system_r:container_t:s0"),
+    );
+    let out = c.create(&[]);
+    one_clear_error(&c, out, &["selinux label is specified in config"]);
+}

@@ -194,3 +194,26 @@ fn poststart_gets_pid_and_annotations() {
     assert_eq!(st["pid"], c.pid());
     assert_eq!(st["annotations"]["k"], "v");
 }
+
+/// A `startContainer` hook that names no `env` runs with the container process's
+/// environment, as runc runs it (the hook runs in the container, just before the process).
+#[test]
+fn start_container_hook_without_env_gets_the_process_env() {
+    let rec = TempDir::new("hooks");
+    let mut c = Ctr::new();
+    let dir = rec.path().to_str().unwrap().to_string();
+    c.bundle.add_mount("/hooks", "bind", &dir, &["bind"]);
+    c.bundle
+        .push("/process/env", json!("QUAI_MARK=from-process"));
+    c.bundle.push(
+        "/hooks/startContainer",
+        json!({ "path": "/bin/sh", "args": ["sh", "-c", "env > /hooks/start.env"] }),
+    );
+    c.bundle.probe(&["exit", "0"]);
+    c.run(&[]).ok();
+    let env = std::fs::read_to_string(rec.join("start.env")).expect("the hook did not run");
+    assert!(
+        env.lines().any(|l| l == "QUAI_MARK=from-process"),
+        "startContainer hook env: {env:?}"
+    );
+}

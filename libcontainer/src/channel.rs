@@ -10,7 +10,12 @@ use nix::sys::socket::{
 };
 use serde::{de::DeserializeOwned, Serialize};
 
-const MAX_MSG: usize = 64 * 1024;
+/// A message travels as datagrams of at most this many bytes, each led by one byte that
+/// says whether more follow: a config with a megabyte of annotations must pass, and the
+/// kernel caps one datagram at the socket's send buffer.
+const CHUNK: usize = 32 * 1024;
+const MORE: u8 = 1;
+const LAST: u8 = 0;
 /// The most fds one message carries (id-mapped mount sources, a pty master).
 const MAX_FDS: usize = 64;
 
@@ -32,11 +37,6 @@ pub fn pair() -> io::Result<(Channel, Channel)> {
 }
 
 impl Channel {
-    /// Wraps an already connected socket (for example a console socket).
-    pub fn from_fd(fd: OwnedFd) -> Self {
-        Self { fd }
-    }
-
     /// The raw descriptor, for closing it in a child or polling.
     pub fn raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
@@ -48,9 +48,26 @@ impl Channel {
         self.send_bytes(&body, fds)
     }
 
-    /// Sends raw bytes with optional fds.
+    /// Sends raw bytes with optional fds (which travel with the first datagram).
     pub fn send_bytes(&self, body: &[u8], fds: &[RawFd]) -> io::Result<()> {
-        let iov = [IoSlice::new(body)];
+        let mut chunks = body.chunks(CHUNK).peekable();
+        let mut first = true;
+        // An empty body is still one (empty) datagram.
+        let empty: &[u8] = &[];
+        loop {
+            let part = chunks.next().unwrap_or(empty);
+            let flag = if chunks.peek().is_some() { MORE } else { LAST };
+            self.send_datagram(flag, part, if first { fds } else { &[] })?;
+            first = false;
+            if flag == LAST {
+                return Ok(());
+            }
+        }
+    }
+
+    fn send_datagram(&self, flag: u8, part: &[u8], fds: &[RawFd]) -> io::Result<()> {
+        let head = [flag];
+        let iov = [IoSlice::new(&head), IoSlice::new(part)];
         let cmsg = [ControlMessage::ScmRights(fds)];
         let cmsgs: &[ControlMessage] = if fds.is_empty() { &[] } else { &cmsg };
         loop {
@@ -71,10 +88,32 @@ impl Channel {
     /// Receives one message and the fds that came with it. A closed peer is
     /// `UnexpectedEof`.
     pub fn recv<T: DeserializeOwned>(&self) -> io::Result<(T, Vec<OwnedFd>)> {
-        let mut buf = vec![0u8; MAX_MSG];
+        let mut body = Vec::new();
+        let mut fds = Vec::new();
+        let mut buf = vec![0u8; CHUNK + 1];
+        loop {
+            let n = self.recv_datagram(&mut buf, &mut fds)?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "peer closed the channel",
+                ));
+            }
+            body.extend_from_slice(&buf[1..n]);
+            if buf[0] != MORE {
+                break;
+            }
+        }
+        let msg = serde_json::from_slice(&body)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        Ok((msg, fds))
+    }
+
+    /// One datagram into `buf`; its fds are added to `fds`. Returns its length.
+    fn recv_datagram(&self, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> io::Result<usize> {
         let mut cmsg_space = nix::cmsg_space!([RawFd; MAX_FDS]);
-        let (n, fds) = loop {
-            let mut iov = [IoSliceMut::new(&mut buf)];
+        loop {
+            let mut iov = [IoSliceMut::new(buf)];
             match recvmsg::<()>(
                 self.fd.as_raw_fd(),
                 &mut iov,
@@ -82,28 +121,18 @@ impl Channel {
                 MsgFlags::MSG_CMSG_CLOEXEC,
             ) {
                 Ok(m) => {
-                    let mut fds = Vec::new();
                     for c in m.cmsgs().map_err(io::Error::from)? {
                         if let ControlMessageOwned::ScmRights(v) = c {
                             // SAFETY: the kernel installed these fds for us.
                             fds.extend(v.into_iter().map(|f| unsafe { OwnedFd::from_raw_fd(f) }));
                         }
                     }
-                    break (m.bytes, fds);
+                    return Ok(m.bytes);
                 }
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(e) => return Err(e.into()),
             }
-        };
-        if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "peer closed the channel",
-            ));
         }
-        let msg = serde_json::from_slice(&buf[..n])
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        Ok((msg, fds))
     }
 }
 
@@ -130,6 +159,24 @@ mod tests {
         let (m, fds): (Msg, _) = a.recv().unwrap();
         assert_eq!(m, Msg::Bye { why: "done".into() });
         assert!(fds.is_empty());
+    }
+
+    #[test]
+    fn a_megabyte_message_arrives_whole() {
+        let (a, b) = pair().unwrap();
+        let big = "x".repeat(1 << 20);
+        let sender = std::thread::spawn(move || {
+            a.send(&Msg::Bye { why: big }, &[]).unwrap();
+            a
+        });
+        let (m, _): (Msg, _) = b.recv().unwrap();
+        let _a = sender.join().unwrap();
+        assert_eq!(
+            m,
+            Msg::Bye {
+                why: "x".repeat(1 << 20)
+            }
+        );
     }
 
     #[test]

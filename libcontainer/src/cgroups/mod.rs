@@ -114,8 +114,22 @@ const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Cgroup {
     /// Makes the container's directory in every hierarchy of `layout`, for the cgroup
-    /// `path` (absolute, or relative to the caller's own cgroup).
+    /// `path` (absolute, or relative to the caller's own cgroup): [`Cgroup::plan`], then
+    /// [`Cgroup::make`]; on failure whatever was made is removed.
     pub fn create(layout: &Layout, path: &Path) -> Result<Self, CgroupError> {
+        let cg = Self::plan(layout, path)?;
+        if let Err(e) = cg.make(layout) {
+            let _ = cg.remove();
+            return Err(e);
+        }
+        Ok(cg)
+    }
+
+    /// Works out, without changing anything, the directories the container's cgroup
+    /// will have and which of them do not exist yet: recorded before [`Cgroup::make`],
+    /// this lets `delete --force` remove exactly them after a `create` killed at any
+    /// point.
+    pub fn plan(layout: &Layout, path: &Path) -> Result<Self, CgroupError> {
         if layout.hierarchies.is_empty() {
             return Err(CgroupError::Unsupported(
                 "no cgroup hierarchy is mounted on this host".into(),
@@ -134,49 +148,48 @@ impl Cgroup {
             mode: layout.mode(),
             ..Cgroup::default()
         };
-        let result = cg.make_dirs(layout, path, &own);
-        if let Err(e) = result {
-            let _ = cg.remove();
-            return Err(e);
-        }
-        Ok(cg)
-    }
-
-    fn make_dirs(&mut self, layout: &Layout, path: &Path, own: &str) -> Result<(), CgroupError> {
         for h in &layout.hierarchies {
             let full = if path.is_absolute() {
                 path.to_path_buf()
             } else {
-                layout::own_cgroup(own, h).join(path)
+                layout::own_cgroup(&own, h).join(path)
             };
             let dir = layout::dir_of(h, &full);
-            let mut made = path::mkdir_all(&dir, &h.mount)?;
+            let mut missing = path::missing(&dir, &h.mount);
             // The default parent belongs to quai: the last container out removes it.
             let parent = layout::dir_of(h, Path::new(path::DEFAULT_PARENT));
             if full.starts_with(path::DEFAULT_PARENT)
                 && full != Path::new(path::DEFAULT_PARENT)
-                && !made.contains(&parent)
+                && !missing.contains(&parent)
             {
-                made.insert(0, parent);
+                missing.insert(0, parent);
             }
-            self.created.extend(made);
-            self.dirs.push(dir.clone());
+            cg.created.extend(missing);
+            cg.dirs.push(dir.clone());
             if h.unified {
-                if self.mode == Mode::V2 {
-                    // As runc: every available controller, so stats and limits work.
-                    v2::enable_all_controllers(&h.mount, &dir);
-                }
-                self.unified = Some(UnifiedDir {
+                cg.unified = Some(UnifiedDir {
                     mount: h.mount.clone(),
                     dir,
                 });
             } else {
                 for c in &h.controllers {
-                    self.v1.insert(c.clone(), dir.clone());
+                    cg.v1.insert(c.clone(), dir.clone());
                 }
-                if h.controllers.iter().any(|c| c == "cpuset") {
-                    v1::cpuset::inherit(&dir, &h.mount)?;
-                }
+            }
+        }
+        Ok(cg)
+    }
+
+    /// Makes the directories [`Cgroup::plan`] worked out (in the same `layout`).
+    pub fn make(&self, layout: &Layout) -> Result<(), CgroupError> {
+        for (h, dir) in layout.hierarchies.iter().zip(&self.dirs) {
+            path::mkdir_all(dir, &h.mount)?;
+            if h.unified && self.mode == Mode::V2 {
+                // As runc: every available controller, so stats and limits work.
+                v2::enable_all_controllers(&h.mount, dir);
+            }
+            if !h.unified && h.controllers.iter().any(|c| c == "cpuset") {
+                v1::cpuset::inherit(dir, &h.mount)?;
             }
         }
         Ok(())

@@ -34,6 +34,20 @@ pub fn cgroup_path(spec_path: Option<&Path>, id: &str) -> Result<PathBuf, Cgroup
     }
 }
 
+/// The directories from `mount` down to `dir` that do not exist now, outermost first.
+pub(crate) fn missing(dir: &Path, mount: &Path) -> Vec<PathBuf> {
+    let rel = dir.strip_prefix(mount).unwrap_or(dir);
+    let mut cur = mount.to_path_buf();
+    let mut out = Vec::new();
+    for c in rel.components() {
+        cur.push(c);
+        if !out.is_empty() || !cur.exists() {
+            out.push(cur.clone());
+        }
+    }
+    out
+}
+
 /// `mkdir -p` below `mount`, returning the directories it made, outermost first.
 pub(crate) fn mkdir_all(dir: &Path, mount: &Path) -> Result<Vec<PathBuf>, CgroupError> {
     let rel = dir.strip_prefix(mount).unwrap_or(dir);

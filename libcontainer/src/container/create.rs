@@ -75,12 +75,18 @@ impl ContainerBuilder {
         let cg = if self.systemd_cgroup {
             cgroups::systemd::create(spec_cg_path.and_then(|p| p.to_str()), self.id.as_str())?
         } else {
-            Cgroup::create(
+            Cgroup::plan(
                 &layout,
                 &cgroups::cgroup_path(spec_cg_path, self.id.as_str())?,
             )?
         };
+        // Recorded before anything is made, so `delete --force` finds every directory
+        // whatever point a killed `create` reached.
+        dir.write_cgroup(&cg)?;
         *cg_out = Some(cg.clone());
+        if !self.systemd_cgroup {
+            cg.make(&layout)?;
+        }
         // Applied even without `linux.resources`: the device rules (deny all but the
         // default devices and `linux.devices`) are part of every container, as in runc.
         let none = crate::spec::LinuxResources::default();

@@ -32,7 +32,7 @@ pub(super) fn start(root: &Path, id: &ContainerId) -> Result<Vec<String>> {
     let (status, init) = observe(dir.path(), &st);
     match status {
         Status::Created => {}
-        Status::Stopped => {
+        Status::Stopped | Status::Unknown => {
             return Err(
                 ContainerError::CannotStart("cannot start a container that has stopped").into(),
             )
@@ -145,9 +145,19 @@ pub(super) fn kill(root: &Path, id: &ContainerId, sig: i32, all: bool) -> Result
 }
 
 pub(super) fn delete(root: &Path, id: &ContainerId, force: bool) -> Result<Vec<String>> {
-    let (dir, st) = load(root, id)?;
+    let dir = StateDir::open(root, id)?;
+    let st = match dir.read() {
+        Ok(st) => st,
+        Err(e) if force => return delete_unreadable(dir, id, &e.to_string()),
+        Err(e) => return Err(e.into()),
+    };
     let Some(st) = st else {
-        // `create` was interrupted before it wrote anything but the directory.
+        // `create` was interrupted before its first record: at most the cgroup it
+        // recorded exists, with no process in it yet.
+        if let Some(cg) = dir.read_cgroup() {
+            cg.signal_all(libc::SIGKILL)?;
+            cg.remove()?;
+        }
         dir.remove()?;
         return Ok(Vec::new());
     };
@@ -168,6 +178,37 @@ pub(super) fn delete(root: &Path, id: &ContainerId, force: bool) -> Result<Vec<S
     let warnings = hooks::run_all_warn("poststop", &st.poststop, &hook_state(&st, Status::Stopped));
     dir.remove()?;
     Ok(warnings)
+}
+
+/// `delete --force` of a container whose `state.json` cannot be read: its processes
+/// are found through its cgroup (as recorded before it was made, else the default path
+/// the id gives), killed, and the cgroup and state removed. Says what it did.
+fn delete_unreadable(dir: StateDir, id: &ContainerId, why: &str) -> Result<Vec<String>> {
+    let cg = match dir.read_cgroup() {
+        Some(cg) => cg,
+        None => {
+            let layout =
+                crate::cgroups::Layout::detect().map_err(|source| ContainerError::StateIo {
+                    what: "read cgroup layout",
+                    path: "/proc/self/mountinfo".into(),
+                    source,
+                })?;
+            crate::cgroups::Cgroup::plan(&layout, &crate::cgroups::cgroup_path(None, id.as_str())?)?
+        }
+    };
+    let pids = cg.pids();
+    cg.signal_all(libc::SIGKILL)?;
+    // remove() waits (bounded) for the killed processes to leave the cgroup.
+    cg.remove()?;
+    dir.remove()?;
+    Ok(vec![format!(
+        "the state of container {id} could not be read ({why}): killed {} process(es) in its \
+         cgroup {}, removed the cgroup and the state directory; poststop hooks were not run",
+        pids.len(),
+        cg.dirs
+            .first()
+            .map_or_else(String::new, |d| d.display().to_string()),
+    )])
 }
 
 /// SIGKILL to the init and to every process in the cgroup, then wait for the init to

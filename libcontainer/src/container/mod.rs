@@ -107,6 +107,8 @@ pub enum Status {
     Paused,
     /// The init has exited.
     Stopped,
+    /// The state on disk cannot be read (`list` only; `delete --force` removes it).
+    Unknown,
 }
 
 impl std::fmt::Display for Status {
@@ -117,6 +119,7 @@ impl std::fmt::Display for Status {
             Status::Running => "running",
             Status::Paused => "paused",
             Status::Stopped => "stopped",
+            Status::Unknown => "unknown",
         })
     }
 }
@@ -144,6 +147,23 @@ pub struct ContainerState {
     /// Annotations from the spec; omitted when empty.
     #[serde(skip_serializing_if = "HashMap::is_empty")]
     pub annotations: HashMap<String, String>,
+}
+
+impl ContainerState {
+    /// What `list` shows for a container whose state cannot be read.
+    fn unknown(id: &str) -> Self {
+        Self {
+            oci_version: String::new(),
+            id: id.to_string(),
+            pid: 0,
+            status: Status::Unknown,
+            bundle: PathBuf::new(),
+            rootfs: PathBuf::new(),
+            created: String::new(),
+            owner: String::new(),
+            annotations: HashMap::new(),
+        }
+    }
 }
 
 /// Builds and creates a container.
@@ -274,8 +294,12 @@ impl Container {
             let Ok(c) = Container::load(root, &name) else {
                 continue;
             };
-            if let Ok(s) = c.state() {
-                out.push(s);
+            match state::read_state(&c.dir()) {
+                Ok(Some(st)) => out.push(status::public_state(&st, status::derive(&c.dir(), &st))),
+                // Still being created: not listed yet (runc lists only what it can load).
+                Ok(None) => {}
+                // Listed, so that it can be seen and `delete --force`d.
+                Err(_) => out.push(ContainerState::unknown(&name)),
             }
         }
         out.sort_by(|a, b| a.id.cmp(&b.id));

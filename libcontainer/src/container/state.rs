@@ -16,6 +16,9 @@ use crate::spec::Hook;
 
 const STATE_FILE: &str = "state.json";
 const FIFO: &str = "exec.fifo";
+/// The container's cgroup, written before its directories are made: found by
+/// `delete --force` even when `state.json` was never written or cannot be read.
+const CGROUP_FILE: &str = "cgroup.json";
 
 /// What `create` records for later commands.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -158,8 +161,29 @@ impl StateDir {
     }
 
     fn write_with(&self, state: &StateFile, durable: bool) -> Result<(), ContainerError> {
-        let tmp = self.path.join(".state.json.tmp");
-        let body = serde_json::to_vec(state).map_err(|e| ContainerError::StateIo {
+        self.write_json(STATE_FILE, state, durable)
+    }
+
+    /// Records the cgroup the container is about to get (atomically, not fsynced: it
+    /// matters only while the machine is up).
+    pub fn write_cgroup(&self, cg: &Cgroup) -> Result<(), ContainerError> {
+        self.write_json(CGROUP_FILE, cg, false)
+    }
+
+    /// The cgroup recorded by [`StateDir::write_cgroup`], if it can be read.
+    pub fn read_cgroup(&self) -> Option<Cgroup> {
+        let b = std::fs::read(self.path.join(CGROUP_FILE)).ok()?;
+        serde_json::from_slice(&b).ok()
+    }
+
+    fn write_json<T: Serialize>(
+        &self,
+        name: &str,
+        value: &T,
+        durable: bool,
+    ) -> Result<(), ContainerError> {
+        let tmp = self.path.join(format!(".{name}.tmp"));
+        let body = serde_json::to_vec(value).map_err(|e| ContainerError::StateIo {
             what: "encode",
             path: tmp.clone(),
             source: std::io::Error::other(e),
@@ -175,7 +199,7 @@ impl StateDir {
         if durable {
             f.sync_all().map_err(io("fsync", &tmp))?;
         }
-        let dst = self.path.join(STATE_FILE);
+        let dst = self.path.join(name);
         std::fs::rename(&tmp, &dst).map_err(io("rename", &dst))
     }
 

@@ -51,6 +51,21 @@ pub fn run_all_warn(phase: &str, hooks: &[Hook], state_json: &str) -> Vec<String
         .collect()
 }
 
+/// The hooks with `env` filled in where they name none: `startContainer` hooks run in
+/// the container with the process's environment then, as runc runs them.
+pub fn with_default_env(hooks: &[Hook], env: &[String]) -> Vec<Hook> {
+    hooks
+        .iter()
+        .map(|h| {
+            let mut h = h.clone();
+            if h.env().is_none() {
+                h.set_env(Some(env.to_vec()));
+            }
+            h
+        })
+        .collect()
+}
+
 fn run_indexed(phase: &str, index: usize, hook: &Hook, state_json: &str) -> Result<(), HookError> {
     run_one(hook, state_json).map_err(|failure| HookError::Hook {
         phase: phase.to_string(),

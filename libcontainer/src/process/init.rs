@@ -158,7 +158,8 @@ fn steps(
     // Held open (close-on-exec) until execve: its closing tells `start` we exec'd.
     let _started = wait_for_start(&proc, fifo)?;
     if let Some(h) = hooks.start_container() {
-        hooks::run_all("startContainer", h, &state).map_err(|e| e.to_string())?;
+        let h = hooks::with_default_env(h, &env);
+        hooks::run_all("startContainer", &h, &state).map_err(|e| e.to_string())?;
     }
     identity::switch_user(process.user()).map_err(|e| e.to_string())?;
     // As runc: without a capabilities section the process keeps the init's sets.

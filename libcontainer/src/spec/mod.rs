@@ -59,7 +59,7 @@ impl Bundle {
             source,
         })?;
         let cfg = dir.join("config.json");
-        let text = std::fs::read_to_string(&cfg).map_err(|source| SpecError::Read {
+        let text = read_config(&cfg).map_err(|source| SpecError::Read {
             path: cfg.clone(),
             source,
         })?;
@@ -114,6 +114,26 @@ impl Bundle {
     pub fn annotations(&self) -> std::collections::HashMap<String, String> {
         self.spec.annotations().clone().unwrap_or_default()
     }
+}
+
+/// Reads config.json, which must be a regular file: opened without blocking, so a FIFO
+/// (or a device) in its place is refused instead of waiting forever for a writer.
+fn read_config(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)?;
+    if !f.metadata()?.file_type().is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut text = String::new();
+    f.read_to_string(&mut text)?;
+    Ok(text)
 }
 
 /// Parses config.json text into a spec, with the JSON error's position in the message.

@@ -75,6 +75,14 @@ fn check_process(spec: &Spec) -> Result<(), SpecError> {
             "apparmor profile is set but AppArmor is not enabled on this host",
         ));
     }
+    // runc's words; a label the host cannot apply is refused, as the AppArmor profile is.
+    if p.selinux_label().as_deref().is_some_and(|s| !s.is_empty())
+        && !Path::new("/sys/fs/selinux/enforce").exists()
+    {
+        return Err(invalid(
+            "selinux label is specified in config, but selinux is disabled or not supported",
+        ));
+    }
     Ok(())
 }
 

@@ -18,8 +18,16 @@ pub fn run(root: &Path, a: &DeleteArgs, log: &mut Logger) -> Result<i32, CliErro
         }
         Err(e) => return Err(e.into()),
     };
-    for w in c.delete(a.force)? {
-        log.warn(&w);
+    match c.delete(a.force) {
+        Ok(warnings) => {
+            for w in warnings {
+                log.warn(&w);
+            }
+            Ok(0)
+        }
+        // Another `delete --force` removed it while we waited for its lock: it is gone,
+        // which is what was asked.
+        Err(libcontainer::Error::Container(ContainerError::NotExist(_))) if a.force => Ok(0),
+        Err(e) => Err(e.into()),
     }
-    Ok(0)
 }

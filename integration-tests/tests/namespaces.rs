@@ -193,3 +193,49 @@ fn sysctl_without_its_namespace_is_refused() {
     assert!(out.stderr.contains("sysctl"), "{out}");
     c.assert_gone(None);
 }
+
+/// No mount namespace listed: the container stays in the runtime's (the spec's rule for
+/// every type not listed, and runc's behaviour); its mounts are made below its rootfs
+/// only and are gone once it is deleted.
+#[test]
+fn without_a_mount_namespace_the_runtimes_is_shared() {
+    let mut c = Ctr::new();
+    c.bundle.namespaces(&["pid", "ipc"]);
+    c.bundle.remove("/hostname");
+    c.bundle.remove("/linux/maskedPaths");
+    c.bundle.remove("/linux/readonlyPaths");
+    let r = if integration_tests::assets::is_runc() {
+        eprintln!("runc 1.1.5 leaves these mounts on the host (the harness detaches them)");
+        c.bundle.probe(&["report"]);
+        c.run(&[]).ok().json()
+    } else {
+        c.report(&[])
+    };
+    assert_eq!(
+        r["namespaces"]["mnt"],
+        host::ns_link("mnt"),
+        "mnt should be the host's"
+    );
+    assert_ne!(
+        r["namespaces"]["pid"],
+        host::ns_link("pid"),
+        "pid should be new"
+    );
+    assert_eq!(r["pid"], 1, "{r}");
+    // report() has checked that no mount mentioning the bundle is left on the host.
+}
+
+/// Masked and read-only paths cannot be applied without a mount namespace of the
+/// container's own: refused (runc's words), never silently skipped.
+#[test]
+fn masked_paths_without_a_mount_namespace_are_refused() {
+    let mut c = Ctr::new();
+    c.bundle.namespaces(&["pid", "ipc"]);
+    c.bundle.remove("/hostname");
+    let out = c.create(&[]);
+    integration_tests::check::one_clear_error(
+        &c,
+        out,
+        &["unable to restrict sys entries without a private MNT namespace"],
+    );
+}

@@ -43,6 +43,9 @@ impl ContainerBuilder {
                 if let Some(cg) = cg {
                     let _ = cg.remove();
                 }
+                if b.shares_mount_namespace() {
+                    let _ = crate::rootfs::unmount_under(&b.rootfs);
+                }
                 let _ = dir.remove();
                 Err(e)
             }
@@ -109,6 +112,7 @@ impl ContainerBuilder {
             poststart: hooks.poststart().clone().unwrap_or_default(),
             poststop: hooks.poststop().clone().unwrap_or_default(),
             complete: false,
+            shared_mounts: b.shares_mount_namespace(),
         };
         dir.write_interim(&st)?;
 

@@ -175,6 +175,9 @@ pub(super) fn delete(root: &Path, id: &ContainerId, force: bool) -> Result<Vec<S
     }
     kill_everything(&st, init)?;
     st.cgroup.remove()?;
+    if st.shared_mounts {
+        crate::rootfs::unmount_under(&st.rootfs)?;
+    }
     let warnings = hooks::run_all_warn("poststop", &st.poststop, &hook_state(&st, Status::Stopped));
     dir.remove()?;
     Ok(warnings)

@@ -49,6 +49,10 @@ pub struct StateFile {
     pub poststop: Vec<Hook>,
     /// False until `create` finished (an interrupted create leaves `false`).
     pub complete: bool,
+    /// No mount namespace of its own: its mounts below the rootfs are in ours, and
+    /// `delete` detaches them.
+    #[serde(default)]
+    pub shared_mounts: bool,
 }
 
 /// An open, locked state directory.
@@ -278,6 +282,7 @@ mod tests {
             poststart: vec![],
             poststop: vec![],
             complete: true,
+            shared_mounts: false,
         }
     }
 

@@ -16,6 +16,7 @@ mod mount;
 mod options;
 mod pivot;
 mod propagation;
+mod shared;
 mod symlinks;
 mod sys;
 
@@ -30,6 +31,7 @@ pub use idmap::{open_idmapped_sources, IdmappedSources};
 pub use options::{
     known_mount_options, parse as parse_mount_options, parse_propagation, MountOptions,
 };
+pub use shared::unmount_under;
 
 use crate::rootdir::RootfsDir;
 use crate::spec::{Bundle, LinuxNamespaceType};
@@ -148,7 +150,10 @@ pub fn prepare_with(
     idmapped: &IdmappedSources,
 ) -> std::result::Result<(), RootfsError> {
     let bundle = opts.bundle;
-    propagation::prepare_root(bundle)?;
+    // In the runtime's own mount namespace nothing outside the rootfs may change.
+    if !bundle.shares_mount_namespace() {
+        propagation::prepare_root(bundle)?;
+    }
     let root = RootfsDir::open(&bundle.rootfs).map_err(io_err("open rootfs", &bundle.rootfs))?;
     let userns = bundle.namespace(LinuxNamespaceType::User).is_some() || in_user_namespace();
     let ctx = Ctx {
@@ -171,7 +176,9 @@ pub fn prepare_with(
 
 /// pivot_root (or MS_MOVE + chroot) into the rootfs; cwd becomes `/`.
 pub fn pivot(opts: &RootfsOptions) -> std::result::Result<(), RootfsError> {
-    if opts.no_pivot {
+    if opts.bundle.shares_mount_namespace() {
+        pivot::chroot_into(&opts.bundle.rootfs)
+    } else if opts.no_pivot {
         pivot::move_root(&opts.bundle.rootfs)
     } else {
         pivot::pivot_root(&opts.bundle.rootfs)

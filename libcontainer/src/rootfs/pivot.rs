@@ -51,3 +51,11 @@ pub(super) fn move_root(rootfs: &Path) -> Result<(), RootfsError> {
     nix::unistd::chroot(".").map_err(|e| io_err("chroot", rootfs)(io::Error::from(e)))?;
     chdir(Path::new("/"))
 }
+
+/// Without a mount namespace of its own: chroot into the rootfs, moving no mount (the
+/// mounts around it are the runtime's, and the host's).
+pub(super) fn chroot_into(rootfs: &Path) -> Result<(), RootfsError> {
+    chdir(rootfs)?;
+    nix::unistd::chroot(".").map_err(|e| io_err("chroot", rootfs)(io::Error::from(e)))?;
+    chdir(Path::new("/"))
+}

@@ -110,6 +110,12 @@ impl Bundle {
         self.namespace(typ).is_some_and(|n| n.path().is_none())
     }
 
+    /// True when the spec lists no mount namespace: the container then stays in the
+    /// runtime's own, as the runtime-spec says of every namespace type not listed.
+    pub fn shares_mount_namespace(&self) -> bool {
+        self.namespace(LinuxNamespaceType::Mount).is_none()
+    }
+
     /// The annotations (empty map when absent).
     pub fn annotations(&self) -> std::collections::HashMap<String, String> {
         self.spec.annotations().clone().unwrap_or_default()

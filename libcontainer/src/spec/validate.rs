@@ -155,7 +155,36 @@ fn check_namespaces(spec: &Spec) -> Result<(), SpecError> {
         ));
     }
     if !has(LinuxNamespaceType::Mount) {
-        return Err(invalid("a mount namespace is required"));
+        check_shared_mount_namespace(spec)?;
+    }
+    Ok(())
+}
+
+/// Without a mount namespace of its own the container's mounts are made in the
+/// runtime's (under the rootfs only, and undone by `delete`); what would change mounts
+/// outside the rootfs, or cannot be undone, is refused rather than ignored.
+fn check_shared_mount_namespace(spec: &Spec) -> Result<(), SpecError> {
+    let linux = spec.linux().as_ref();
+    let listed = |v: Option<&Vec<String>>| v.is_some_and(|v| !v.is_empty());
+    if listed(linux.and_then(|l| l.masked_paths().as_ref()))
+        || listed(linux.and_then(|l| l.readonly_paths().as_ref()))
+    {
+        return Err(invalid(
+            "unable to restrict sys entries without a private MNT namespace",
+        ));
+    }
+    if linux
+        .and_then(|l| l.rootfs_propagation().as_ref())
+        .is_some()
+    {
+        return Err(invalid("rootfsPropagation needs a private mount namespace"));
+    }
+    if spec
+        .root()
+        .as_ref()
+        .is_some_and(|r| r.readonly() == Some(true))
+    {
+        return Err(invalid("a read-only root needs a private mount namespace"));
     }
     Ok(())
 }
@@ -315,7 +344,10 @@ mod tests {
             with(r#"{"mounts":[{"destination":"rel","type":"tmpfs","source":"tmpfs"}]}"#).is_err()
         );
         assert!(with(r#"{"linux":{"namespaces":[{"type":"mount"},{"type":"mount"}]}}"#).is_err());
-        assert!(with(r#"{"linux":{"namespaces":[{"type":"pid"}]}}"#).is_err());
+        // Without a mount namespace: shared, but nothing that needs one of its own.
+        with(r#"{"linux":{"namespaces":[{"type":"pid"}]}}"#).unwrap();
+        assert!(with(r#"{"linux":{"namespaces":[{"type":"pid"}],"maskedPaths":["/x"]}}"#).is_err());
+        assert!(with(r#"{"linux":{"namespaces":[],"rootfsPropagation":"shared"}}"#).is_err());
         assert!(with(r#"{"linux":{"namespaces":[{"type":"mount"},{"type":"user"}]}}"#).is_err());
         assert!(
             with(r#"{"linux":{"uidMappings":[{"hostID":1,"containerID":0,"size":1}]}}"#).is_err()

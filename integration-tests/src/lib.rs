@@ -11,6 +11,7 @@ pub mod check;
 pub mod console;
 pub mod ctr;
 pub mod host;
+pub mod interrupt;
 pub mod out;
 pub mod report;
 pub mod tempdir;

@@ -778,3 +778,40 @@ fn kill_all_reaches_a_process_outside_the_inits_tree() {
     assert!(!r.dir.exists(), "{} is left after delete", r.dir.display());
     r.c.assert_gone(Some(r.pid));
 }
+
+/// A `create` killed at any point leaves nothing `delete --force` cannot remove on a
+/// pure v2 host either (the init is cloned straight into its cgroup there). 40 points:
+/// each create takes about half a second under the VM's emulated CPU.
+#[test]
+fn create_killed_at_any_point_is_removed_on_v2() {
+    if !in_vm() {
+        return;
+    }
+    let mut c = Ctr::new();
+    integration_tests::interrupt::kill_create_at_points(&mut c, 40);
+}
+
+/// An unreadable state.json on v2: `delete --force` kills the container through its
+/// cgroup (cgroup.kill) and removes it.
+#[test]
+fn unreadable_state_is_force_deleted_on_v2() {
+    if !in_vm() {
+        return;
+    }
+    let mut c = Ctr::new();
+    c.bundle.probe(&["sleep", "forever"]);
+    c.create(&[]).ok();
+    c.start().ok();
+    let pid = c.pid();
+    let p = c.root().join(&c.id).join("state.json");
+    std::fs::write(&p, "{\"oci_version\":").expect("truncate state.json");
+    let listed = c.cmd(&["list", "--format", "json"]).ok().json();
+    assert!(
+        listed.as_array().is_some_and(|a| a
+            .iter()
+            .any(|s| s["id"] == c.id.as_str() && s["status"] == "unknown")),
+        "{listed}"
+    );
+    c.delete(&["--force"]).ok();
+    c.assert_gone(Some(pid));
+}

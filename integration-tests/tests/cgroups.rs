@@ -230,3 +230,68 @@ fn refused_resource_with_default_placement_leaves_no_cgroup() {
         assert!(!dir.exists(), "{} is left", dir.display());
     }
 }
+
+/// A cgroup that is frozen already would hold the init frozen for ever: `create` refuses
+/// it with runc's words before making anything, and leaves the cgroup (not ours) alone.
+#[test]
+fn a_pre_existing_frozen_cgroup_is_refused() {
+    let _turn = QUAI_IT.lock().unwrap_or_else(|e| e.into_inner());
+    let _cleanup = ParentCleanup;
+    let mut c = Ctr::new();
+    let path = leaf_path(&c);
+    let freezer = Path::new("/sys/fs/cgroup/freezer").join(path.trim_start_matches('/'));
+    std::fs::create_dir_all(&freezer).expect("make the freezer cgroup");
+    std::fs::write(freezer.join("freezer.state"), "FROZEN").expect("freeze it");
+    c.bundle.set("/linux/cgroupsPath", json!(path));
+    c.bundle.probe(&["sleep", "forever"]);
+    let out = c.create(&[]);
+    let still_there = freezer.exists();
+    let _ = std::fs::remove_dir(&freezer);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stderr
+            .contains("container's cgroup unexpectedly frozen"),
+        "{out}"
+    );
+    assert!(still_there, "create removed a cgroup it did not make");
+    assert!(!c.root().join(&c.id).exists(), "state directory left");
+}
+
+/// A second container joining a cgroup the first one's processes are in is warned about
+/// (runc's words), and deleting it leaves the first running, without waiting for the
+/// shared cgroup to empty.
+#[test]
+fn joining_a_populated_cgroup_warns() {
+    let _turn = QUAI_IT.lock().unwrap_or_else(|e| e.into_inner());
+    let _cleanup = ParentCleanup;
+    let mut first = Ctr::new();
+    let path = leaf_path(&first);
+    first.bundle.set("/linux/cgroupsPath", json!(path));
+    first.bundle.probe(&["sleep", "forever"]);
+    first.create(&[]).ok();
+    first.start().ok();
+    let pid = first.pid();
+
+    let mut second = Ctr::new();
+    second.bundle.set("/linux/cgroupsPath", json!(path));
+    second.bundle.probe(&["sleep", "forever"]);
+    let out = second.create(&[]).ok();
+    assert!(
+        out.stderr
+            .contains("container's cgroup is not empty: 1 process(es) found"),
+        "{out}"
+    );
+    let t = std::time::Instant::now();
+    second.delete(&["--force"]).ok();
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(3),
+        "delete waited for a cgroup that others still use"
+    );
+    assert!(
+        host::process_alive(pid),
+        "the first container died with the second"
+    );
+    assert_eq!(first.state()["status"], "running");
+    first.delete(&["--force"]).ok();
+    first.assert_gone(Some(pid));
+}

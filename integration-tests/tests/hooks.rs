@@ -1,6 +1,6 @@
 //! Hooks: order, state on stdin, env, failure semantics, timeout.
 
-use integration_tests::{json, Ctr, TempDir, Value};
+use integration_tests::{host, json, Ctr, TempDir, Value};
 use std::path::Path;
 
 /// A shell hook that records its kind, stdin (the state) and env in `dir`.
@@ -216,4 +216,34 @@ fn start_container_hook_without_env_gets_the_process_env() {
         env.lines().any(|l| l == "QUAI_MARK=from-process"),
         "startContainer hook env: {env:?}"
     );
+}
+
+/// A failing poststart hook makes `start` fail (runtime-spec 1.3, runtime.md step 9)
+/// and stops the container, which `delete` then removes (running poststop).
+#[test]
+fn failing_poststart_fails_start_and_stops_the_container() {
+    let rec = TempDir::new("hooks");
+    let mut c = Ctr::new();
+    c.bundle
+        .add_hook("poststart", "/bin/sh", &["sh", "-c", "exit 3"], &[], None);
+    let marker = rec.join("poststop-ran");
+    let script = format!("touch {}", marker.display());
+    c.bundle
+        .add_hook("poststop", "/bin/sh", &["sh", "-c", &script], &[], None);
+    c.bundle.probe(&["sleep", "forever"]);
+    c.create(&[]).ok();
+    let pid = c.pid();
+    let out = c.start();
+    if integration_tests::assets::is_runc() {
+        // runc 1.1.5 only warns and leaves the container running.
+        eprintln!("runc 1.1.5 ignores a failing poststart hook: {out}");
+        return;
+    }
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.stderr.contains("poststart"), "{out}");
+    assert!(host::wait_process_gone(pid), "the container still runs");
+    assert_eq!(c.state()["status"], "stopped");
+    c.delete(&[]).ok();
+    assert!(marker.exists(), "delete did not run the poststop hook");
+    c.assert_gone(Some(pid));
 }

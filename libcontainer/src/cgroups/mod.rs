@@ -107,6 +107,10 @@ pub struct Cgroup {
     /// The unified directory, on v2 and hybrid hosts.
     #[serde(default)]
     pub unified: Option<UnifiedDir>,
+    /// The cgroup had processes of others when the container joined it: removing it
+    /// is tried once, never waited for.
+    #[serde(default)]
+    pub shared: bool,
 }
 
 /// How long freezing, and emptying a cgroup before removal, may take.
@@ -320,6 +324,10 @@ impl Cgroup {
     pub fn remove(&self) -> Result<(), CgroupError> {
         let deadline = Instant::now() + SETTLE_TIMEOUT;
         for dir in &self.dirs {
+            if self.shared {
+                let _ = std::fs::remove_dir(dir);
+                continue;
+            }
             path::rmdir_when_empty(dir, deadline)?;
         }
         for dir in self.created.iter().rev() {
@@ -351,6 +359,7 @@ mod tests {
                 mount: "/sys/fs/cgroup/unified".into(),
                 dir: "/sys/fs/cgroup/unified/quai/x".into(),
             }),
+            ..Default::default()
         };
         let back: Cgroup = serde_json::from_str(&serde_json::to_string(&cg).unwrap()).unwrap();
         assert_eq!(back.mode, Mode::Hybrid);

@@ -311,6 +311,7 @@ fn v2_freeze_thaw_kill_on_the_unified_tree() {
             mount: u.mount.clone(),
             dir: dir.clone(),
         }),
+        ..Default::default()
     };
     let g = Guard(cg.clone());
     if !dir.join("cgroup.freeze").exists() {

@@ -59,6 +59,7 @@ impl ContainerBuilder {
         console_socket: Option<&OwnedFd>,
         cg_out: &mut Option<Cgroup>,
     ) -> Result<Container> {
+        let mut warnings = Vec::new();
         let fifo_path = dir.fifo();
         make_fifo(&fifo_path, b)?;
         let fifo = crate::rootdir::openat2(libc::AT_FDCWD, &fifo_path, libc::O_PATH, 0, 0)
@@ -75,7 +76,7 @@ impl ContainerBuilder {
         })?;
         let linux = b.spec.linux().as_ref();
         let spec_cg_path = linux.and_then(|l| l.cgroups_path().as_deref());
-        let cg = if self.systemd_cgroup {
+        let mut cg = if self.systemd_cgroup {
             cgroups::systemd::create(spec_cg_path.and_then(|p| p.to_str()), self.id.as_str())?
         } else {
             Cgroup::plan(
@@ -83,6 +84,18 @@ impl ContainerBuilder {
                 &cgroups::cgroup_path(spec_cg_path, self.id.as_str())?,
             )?
         };
+        // As runc, before anything is made: a frozen cgroup would hold the init frozen
+        // for ever, and one that others' processes are in is shared, with a warning.
+        if cg.is_frozen() {
+            return Err(ContainerError::CgroupFrozen.into());
+        }
+        let others = cg.pids().len();
+        if others > 0 {
+            cg.shared = true;
+            warnings.push(format!(
+                "container's cgroup is not empty: {others} process(es) found"
+            ));
+        }
         // Recorded before anything is made, so `delete --force` finds every directory
         // whatever point a killed `create` reached.
         dir.write_cgroup(&cg)?;
@@ -151,6 +164,7 @@ impl ContainerBuilder {
             console: init.console.take(),
             init: Some(init),
             forwarder,
+            warnings,
         })
     }
 }

@@ -72,11 +72,17 @@ pub(super) fn start(root: &Path, id: &ContainerId) -> Result<Vec<String>> {
         None => ContainerError::NotRunning,
     })?;
     let _ = std::fs::remove_file(&fifo_path);
-    Ok(hooks::run_all_warn(
+    // runtime-spec 1.3 (runtime.md, step 9): a failing poststart hook fails `start`, and
+    // the container is stopped, left for `delete` (which runs poststop).
+    if let Err(e) = hooks::run_all(
         "poststart",
         &st.poststart,
         &hook_state(&st, Status::Running),
-    ))
+    ) {
+        let _ = kill_everything(&st, Some(init));
+        return Err(e.into());
+    }
+    Ok(Vec::new())
 }
 
 /// Waits until the init has read its go-ahead from the fifo and then `execve`d: it
@@ -155,7 +161,9 @@ pub(super) fn delete(root: &Path, id: &ContainerId, force: bool) -> Result<Vec<S
         // `create` was interrupted before its first record: at most the cgroup it
         // recorded exists, with no process in it yet.
         if let Some(cg) = dir.read_cgroup() {
-            cg.signal_all(libc::SIGKILL)?;
+            if !cg.shared {
+                cg.signal_all(libc::SIGKILL)?;
+            }
             cg.remove()?;
         }
         dir.remove()?;
@@ -199,6 +207,15 @@ fn delete_unreadable(dir: StateDir, id: &ContainerId, why: &str) -> Result<Vec<S
             crate::cgroups::Cgroup::plan(&layout, &crate::cgroups::cgroup_path(None, id.as_str())?)?
         }
     };
+    if cg.shared {
+        // Others' processes are in it too: which are this container's is unknowable.
+        let _ = cg.remove();
+        dir.remove()?;
+        return Ok(vec![format!(
+            "the state of container {id} could not be read ({why}): its cgroup is shared with \
+             other processes, so none was killed; removed the state directory"
+        )]);
+    }
     let pids = cg.pids();
     cg.signal_all(libc::SIGKILL)?;
     // remove() waits (bounded) for the killed processes to leave the cgroup.
@@ -217,7 +234,11 @@ fn delete_unreadable(dir: StateDir, id: &ContainerId, why: &str) -> Result<Vec<S
 /// SIGKILL to the init and to every process in the cgroup, then wait for the init to
 /// be gone (its children die with it when it is a pid namespace's init).
 fn kill_everything(st: &StateFile, init: Option<Pidfd>) -> Result<()> {
-    st.cgroup.signal_all(libc::SIGKILL)?;
+    // A cgroup shared with others' processes is not ours to empty: the init only (its
+    // pid namespace goes with it).
+    if !st.cgroup.shared {
+        st.cgroup.signal_all(libc::SIGKILL)?;
+    }
     if let Some(init) = init {
         let _ = init.signal(libc::SIGKILL);
         let gone =

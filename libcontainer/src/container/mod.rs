@@ -78,6 +78,9 @@ pub enum ContainerError {
     /// `wait` is only possible in the process that created the container.
     #[error("only the process that created the container can wait for it")]
     NotParent,
+    /// The cgroup the container is to join is frozen (runc's words).
+    #[error("container's cgroup unexpectedly frozen")]
+    CgroupFrozen,
     /// A process would not die.
     #[error("container {0} did not stop within {1} seconds of SIGKILL")]
     KillTimeout(String, u64),
@@ -255,6 +258,7 @@ pub struct Container {
     console: Option<OwnedFd>,
     init: Option<crate::process::Init>,
     forwarder: Option<crate::process::Forwarder>,
+    warnings: Vec<String>,
 }
 
 impl Container {
@@ -270,6 +274,7 @@ impl Container {
             console: None,
             init: None,
             forwarder: None,
+            warnings: Vec::new(),
         })
     }
 
@@ -304,6 +309,11 @@ impl Container {
         }
         out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
+    }
+
+    /// What `create` has to warn about (it went on): the caller logs these.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
     }
 
     /// The container id.

@@ -25,7 +25,7 @@ use crate::logging::Logger;
 pub fn dispatch(global: &Global, cmd: Command, log: &mut Logger) -> Result<i32, CliError> {
     let root = absolute(&global.root)?;
     match cmd {
-        Command::Create(a) => create::run(&root, &a, global.systemd_cgroup),
+        Command::Create(a) => create::run(&root, &a, global.systemd_cgroup, log),
         Command::Start(a) => start::run(&root, &a.id, log),
         Command::Run(a) => run::run(&root, &a, global.systemd_cgroup, log),
         Command::State(a) => state::run(&root, &a.id),

@@ -9,7 +9,7 @@ use crate::logging::Logger;
 
 /// Runs the container described by `a` under `root`.
 pub fn run(root: &Path, a: &RunArgs, systemd: bool, log: &mut Logger) -> Result<i32, CliError> {
-    let mut c = super::create::create(root, &a.create, a.detach, systemd)?;
+    let mut c = super::create::create(root, &a.create, a.detach, systemd, log)?;
     match c.start() {
         Ok(warnings) => warnings.iter().for_each(|w| log.warn(w)),
         Err(e) => {

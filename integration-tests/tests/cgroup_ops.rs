@@ -83,6 +83,11 @@ fn update_changes_limits_live_from_json_and_flags() {
     assert_eq!(read(&v1("pids", &c).join("pids.max")), "77");
     assert_eq!(read(&mem), "104857600");
     assert_eq!(read(&v1("cpu", &c).join("cpu.cfs_quota_us")), "50000");
+    // -1 lifts a limit (runc's update.bats): the flags take negative numbers.
+    c.cmd(&["update", "--memory", "-1", "--cpu-quota", "-1", &c.id])
+        .ok();
+    assert_eq!(read(&mem), "9223372036854771712", "memory limit not lifted");
+    assert_eq!(read(&v1("cpu", &c).join("cpu.cfs_quota_us")), "-1");
     let bad = c.cmd(&["update", "--memory", "lots", &c.id]).fails();
     assert!(bad.stderr.contains("--memory"), "{bad}");
     c.delete(&["--force"]).ok();

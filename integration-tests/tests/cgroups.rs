@@ -295,3 +295,13 @@ fn joining_a_populated_cgroup_warns() {
     first.delete(&["--force"]).ok();
     first.assert_gone(Some(pid));
 }
+
+/// `unified` keys of a controller that is on v1 here: refused in runc's words
+/// ("invalid configuration", which runc's cgroups.bats matches).
+#[test]
+fn unified_keys_of_a_v1_controller_are_an_invalid_configuration() {
+    refused_resource(
+        json!({ "unified": { "memory.min": "131072" } }),
+        &["invalid configuration", "unified"],
+    );
+}

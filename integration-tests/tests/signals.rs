@@ -133,3 +133,18 @@ fn run_forwards_signals_to_the_container() {
     let code = integration_tests::out::wait_deadline(&mut child, "run");
     assert_eq!(code, 0);
 }
+
+/// `kill --all <id> 0` of a stopped container succeeds, as runc's kill.bats expects
+/// (signal 0 only checks that the processes exist).
+#[test]
+fn kill_all_with_signal_zero_after_the_container_stopped() {
+    let mut c = Ctr::new();
+    c.bundle.probe(&["sleep", "forever"]);
+    c.run(&["--detach"]).ok();
+    let pid = c.pid();
+    c.kill(&["KILL"]).ok();
+    c.wait_status("stopped");
+    c.cmd(&["kill", "--all", &c.id, "0"]).ok();
+    c.delete(&[]).ok();
+    c.assert_gone(Some(pid));
+}

@@ -93,7 +93,19 @@ impl Hybrid {
         let devices_on_v1 = self.v1.has("devices");
         self.v1.set(&a, spec_devices.filter(|_| devices_on_v1))?;
         if b != LinuxResources::default() || !devices_on_v1 && spec_devices.is_some() {
-            self.v2.set(&b, spec_devices.filter(|_| !devices_on_v1))?;
+            self.v2
+                .set(&b, spec_devices.filter(|_| !devices_on_v1))
+                .map_err(|e| match e {
+                    // runc refuses `unified` on any host that is not pure v2 with these
+                    // words, which tools match; here keys of controllers the unified
+                    // tree has still work.
+                    CgroupError::Unsupported(m) if m.starts_with("linux.resources.unified") => {
+                        CgroupError::Unsupported(format!(
+                            "invalid configuration: {m} (a cgroup v1 host)"
+                        ))
+                    }
+                    e => e,
+                })?;
         }
         Ok(())
     }

@@ -49,7 +49,8 @@ pub fn parse_signal(s: &str) -> Result<i32, ContainerError> {
     let bad = || ContainerError::InvalidSignal(s.to_string());
     let (rtmin, rtmax) = rt_bounds();
     if let Ok(n) = s.parse::<i32>() {
-        return if (1..=rtmax).contains(&n) {
+        // 0 checks that the processes exist, as kill(2) does (runc passes it on).
+        return if (0..=rtmax).contains(&n) {
             Ok(n)
         } else {
             Err(bad())
@@ -108,7 +109,7 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["0", "-1", "65", "FOO", "SIG", "RTMIN+99", "9x", ""] {
+        for bad in ["-1", "65", "FOO", "SIG", "RTMIN+99", "9x", ""] {
             assert!(parse_signal(bad).is_err(), "{bad}");
         }
     }

@@ -77,29 +77,29 @@ pub struct ExecArgs {
     pub command: Vec<String>,
 }
 
-/// `update [options] <id>`.
+/// `update [options] <id>`. Every number may be negative (`--memory -1` is unlimited).
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
     /// File with LinuxResources JSON, or `-` for stdin.
     #[arg(short, long)]
     pub resources: Option<String>,
     /// Per cgroup weight, 10 to 1000.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub blkio_weight: Option<u16>,
     /// CPU CFS period (usecs).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cpu_period: Option<String>,
     /// CPU CFS hardcap limit (usecs).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cpu_quota: Option<String>,
     /// CPU shares.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cpu_share: Option<String>,
     /// CPU realtime period (usecs).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cpu_rt_period: Option<String>,
     /// CPU realtime hardcap limit (usecs).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cpu_rt_runtime: Option<String>,
     /// CPU(s) to use.
     #[arg(long)]
@@ -108,16 +108,16 @@ pub struct UpdateArgs {
     #[arg(long)]
     pub cpuset_mems: Option<String>,
     /// Kernel memory limit (deprecated, ignored by runc too).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub kernel_memory: Option<String>,
     /// Kernel TCP memory limit (deprecated).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub kernel_memory_tcp: Option<String>,
     /// Memory limit (in bytes, or with a unit suffix).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub memory: Option<String>,
     /// Memory reservation or soft limit.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub memory_reservation: Option<String>,
     /// Total memory usage (memory + swap); -1 for unlimited swap.
     #[arg(long, allow_hyphen_values = true)]

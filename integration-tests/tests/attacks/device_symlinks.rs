@@ -71,7 +71,8 @@ fn create_and_report(c: &mut Ctr, console: Option<&mut ConsoleSocket>) -> Option
     let stdout = out.clone();
     if out.code != 0 {
         // Refusing is allowed, clearly and leaving nothing.
-        integration_tests::check::one_clear_error(c, out, &["symlink", "/dev"]);
+        eprintln!("create refused: {}", out.stderr.trim());
+        integration_tests::check::one_clear_error(c, out, &["symlink", "/dev", "device"]);
         return None;
     }
     let pid = c.pid();
@@ -204,4 +205,33 @@ fn masked_path_symlink_is_masked_in_place() {
         (json!("char"), json!(3)),
         "{s}"
     );
+}
+
+#[test]
+fn device_path_symlink_in_a_user_namespace_is_replaced() {
+    // In a user namespace mknod is refused and the host's node is bind-mounted instead:
+    // through the planted link that bind would land on core_pattern.
+    let before = core_pattern();
+    let mut c = image_dev_ctr();
+    c.bundle.userns(100000, 65536);
+    c.bundle.remove_mount("/sys/fs/cgroup");
+    let dev = c.bundle.rootfs().join("dev");
+    // The image's /dev belongs to the container's root, as an unpacked image's would.
+    std::os::unix::fs::chown(&dev, Some(100000), Some(100000)).unwrap();
+    // A default device: the host has the node to bind.
+    plant(&c, "/dev/full", CORE_PATTERN);
+    c.bundle.probe(&["report", "--stat", "/dev/full"]);
+    if let Some(r) = create_and_report(&mut c, None) {
+        let s = &r["stat"]["/dev/full"];
+        if is_runc() && s["type"] == "symlink" {
+            eprintln!("runc 1.1.5 keeps the image's symlink where the device should be");
+        } else {
+            assert_eq!(
+                (s["type"].clone(), s["major"].clone(), s["minor"].clone()),
+                (json!("char"), json!(1), json!(7)),
+                "{s}"
+            );
+        }
+    }
+    assert_eq!(core_pattern(), before, "the host's core_pattern changed");
 }

@@ -100,18 +100,26 @@ fn create_and_report(c: &mut Ctr, console: Option<&mut ConsoleSocket>) -> Option
 #[test]
 fn console_symlink_to_procfs_is_not_followed() {
     let before = core_pattern();
-    let mut c = image_dev_ctr();
-    plant(&c, "/dev/console", CORE_PATTERN);
-    c.bundle.set("/process/terminal", json!(true));
-    c.bundle.probe(&["report", "--stat", "/dev/console"]);
-    let mut sock = ConsoleSocket::listen(&c.work().join("console.sock"));
-    if let Some(r) = create_and_report(&mut c, Some(&mut sock)) {
-        let console = &r["stat"]["/dev/console"];
-        assert_eq!(console["type"], "char", "{console}");
-        let major = console["major"].as_i64().unwrap_or(-1);
-        assert!((136..=143).contains(&major), "not the pty: {console}");
+    let victim = TempDir::new("victim");
+    std::fs::write(victim.join("keep.txt"), "host\n").unwrap();
+    let host_file = victim.join("keep.txt");
+    for target in [CORE_PATTERN, host_file.to_str().unwrap()] {
+        let mut c = image_dev_ctr();
+        plant(&c, "/dev/console", target);
+        c.bundle.set("/process/terminal", json!(true));
+        c.bundle.probe(&["report", "--stat", "/dev/console"]);
+        let mut sock = ConsoleSocket::listen(&c.work().join("console.sock"));
+        if let Some(r) = create_and_report(&mut c, Some(&mut sock)) {
+            let console = &r["stat"]["/dev/console"];
+            assert_eq!(console["type"], "char", "{console}");
+            let major = console["major"].as_i64().unwrap_or(-1);
+            assert!((136..=143).contains(&major), "not the pty: {console}");
+        }
+        assert_eq!(core_pattern(), before, "the host's core_pattern changed");
+        assert_eq!(std::fs::read_to_string(&host_file).unwrap(), "host\n");
+        let left = integration_tests::host::mounts_mentioning(victim.path());
+        assert!(left.is_empty(), "a mount landed on the host file: {left:?}");
     }
-    assert_eq!(core_pattern(), before, "the host's core_pattern changed");
 }
 
 #[test]

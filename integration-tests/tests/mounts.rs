@@ -345,3 +345,50 @@ fn mounts_are_applied_in_order() {
     // /stack/inner was created in the second tmpfs, after it was mounted.
     assert_eq!(mount(&r, "/stack/inner")["source"], "third");
 }
+
+#[test]
+fn mount_below_a_dangling_var_run_link_lands_in_run() {
+    // Debian images have /var/run -> ../run; runc resolves a destination below it inside
+    // the rootfs and creates what is missing, /run included.
+    let src = host_dir_with_file();
+    let mut c = Ctr::new();
+    let rootfs = c.bundle.rootfs();
+    std::fs::remove_dir_all(rootfs.join("run")).unwrap();
+    std::os::unix::fs::symlink("../run", rootfs.join("var/run")).unwrap();
+    c.bundle
+        .add_mount("/var/run/x", "tmpfs", "tmpfs", &["size=1m"]);
+    c.bundle.add_mount(
+        "/var/run/y/file.txt",
+        "bind",
+        src.join("file.txt").to_str().unwrap(),
+        &["bind"],
+    );
+    let r = c.report(&["--read", "/var/run/y/file.txt", "--stat", "/var/run"]);
+    assert_eq!(mount(&r, "/run/x")["fstype"], "tmpfs");
+    assert!(
+        mount_at(&r, "/run/y/file.txt").is_some(),
+        "the bind is at /run/y"
+    );
+    assert_eq!(r["read"]["/var/run/y/file.txt"], "from the host\n");
+    assert_eq!(
+        r["stat"]["/var/run"]["type"], "symlink",
+        "the image's link is kept"
+    );
+}
+
+#[test]
+fn rnorelatime_does_not_make_strictatime() {
+    // runc 1.1.5 clears MOUNT_ATTR_RELATIME (0): the mount keeps its atime mode, here a
+    // tmpfs's default relatime; strictatime would show no atime option at all.
+    let mut c = Ctr::new();
+    c.bundle
+        .add_mount("/rn", "tmpfs", "tmpfs", &["rnorelatime"]);
+    c.bundle
+        .add_mount("/rn-ro", "tmpfs", "tmpfs", &["rnoexec", "rnorelatime"]);
+    let r = c.report(&[]);
+    for point in ["/rn", "/rn-ro"] {
+        let m = mount(&r, point);
+        assert!(has_opt(m, "relatime"), "{point} is not relatime: {m}");
+        assert!(!has_opt(m, "noatime"), "{m}");
+    }
+}

@@ -2,8 +2,8 @@
 //! from it about processes.
 
 use std::io::{self, Read};
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::Path;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
 
 use crate::rootdir::openat2;
 
@@ -65,6 +65,16 @@ impl ProcHandle {
             0,
             0,
         )
+    }
+
+    /// Where one of the calling thread's fds points, as the kernel names it
+    /// (`readlink thread-self/fd/N` of this verified procfs): the path from the
+    /// process's root, whatever symlinks were followed to open it.
+    pub fn fd_target(&self, fd: BorrowedFd<'_>) -> io::Result<PathBuf> {
+        let link = format!("thread-self/fd/{}", fd.as_raw_fd());
+        nix::fcntl::readlinkat(&self.fd, link.as_str())
+            .map(PathBuf::from)
+            .map_err(io::Error::from)
     }
 
     /// Opens `<pid>/ns/<kind>` (a magic link to a namespace file).
@@ -139,6 +149,17 @@ mod tests {
     fn rejects_garbage() {
         assert!(parse_stat("nonsense").is_err());
         assert!(parse_stat("1 (x) S 1").is_err());
+    }
+
+    #[test]
+    fn names_an_fd_by_its_real_path() {
+        let p = ProcHandle::open().unwrap();
+        let f = std::fs::File::open("/proc/self/../version").unwrap();
+        use std::os::fd::AsFd;
+        assert_eq!(
+            p.fd_target(f.as_fd()).unwrap(),
+            PathBuf::from("/proc/version")
+        );
     }
 
     #[test]

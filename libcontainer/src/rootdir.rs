@@ -65,6 +65,26 @@ pub fn openat2(
 
 const IN_ROOT: u64 = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
 
+/// How many dangling symlinks one creation may follow (the kernel's limit).
+const MAX_LINKS: u32 = 40;
+
+/// The path a symlink at `link` (inside the root) with contents `target` names, with
+/// `rest` appended. A relative target is joined to the link's parent as written: the
+/// kernel resolves `..` in it from the directory the link really is in.
+fn link_target(link: &Path, target: &Path, rest: &[Component]) -> PathBuf {
+    let mut next = if target.is_absolute() {
+        target.to_path_buf()
+    } else {
+        Path::new("/")
+            .join(link.parent().unwrap_or(Path::new("")))
+            .join(target)
+    };
+    for c in rest {
+        next.push(c);
+    }
+    next
+}
+
 /// Makes a path relative ("/a/b" -> "a/b"), dropping `.` components; `..` is left to
 /// the kernel, which keeps it inside the root under `RESOLVE_IN_ROOT`.
 pub fn relative(path: &Path) -> PathBuf {
@@ -110,13 +130,39 @@ impl RootfsDir {
         self.open_in(path, libc::O_PATH)
     }
 
-    /// Creates every missing directory of `path` inside the root and returns an
-    /// `O_PATH` fd of the last one. Each step is resolved inside the root.
-    pub fn mkdir_all(&self, path: &Path, mode: u32) -> io::Result<OwnedFd> {
+    /// Opens `path` inside the root refusing every symlink on the way (`ELOOP`), the
+    /// last component included: what is opened is at exactly that path.
+    pub fn open_no_symlinks(&self, path: &Path, flags: i32) -> io::Result<OwnedFd> {
         let rel = relative(path);
+        let rel = if rel.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            rel
+        };
+        openat2(
+            self.fd.as_raw_fd(),
+            &rel,
+            // No O_NOFOLLOW: with O_PATH it would open a trailing link instead of failing.
+            flags & !libc::O_NOFOLLOW,
+            0,
+            IN_ROOT | libc::RESOLVE_NO_SYMLINKS,
+        )
+    }
+
+    /// Creates every missing directory of `path` inside the root and returns an
+    /// `O_PATH` fd of the last one. Each step is resolved inside the root; a dangling
+    /// symlink on the way (`/var/run -> ../run` with no `/run`) has its target created,
+    /// as runc does.
+    pub fn mkdir_all(&self, path: &Path, mode: u32) -> io::Result<OwnedFd> {
+        self.mkdir_all_depth(path, mode, 0)
+    }
+
+    fn mkdir_all_depth(&self, path: &Path, mode: u32, depth: u32) -> io::Result<OwnedFd> {
+        let rel = relative(path);
+        let comps: Vec<Component> = rel.components().collect();
         let mut cur = self.open_in(Path::new("."), libc::O_PATH | libc::O_DIRECTORY)?;
         let mut so_far = PathBuf::new();
-        for comp in rel.components() {
+        for (i, comp) in comps.iter().enumerate() {
             so_far.push(comp);
             match self.open_in(&so_far, libc::O_PATH | libc::O_DIRECTORY) {
                 Ok(fd) => cur = fd,
@@ -128,6 +174,14 @@ impl RootfsDir {
                         let e = io::Error::last_os_error();
                         if e.raw_os_error() != Some(libc::EEXIST) {
                             return Err(e);
+                        }
+                        // Something is there that does not resolve: a dangling link.
+                        if let Ok(target) = nix::fcntl::readlinkat(&cur, comp.as_os_str()) {
+                            if depth >= MAX_LINKS {
+                                return Err(io::Error::from_raw_os_error(libc::ELOOP));
+                            }
+                            let next = link_target(&so_far, Path::new(&target), &comps[i + 1..]);
+                            return self.mkdir_all_depth(&next, mode, depth + 1);
                         }
                     }
                     cur = self.open_in(&so_far, libc::O_PATH | libc::O_DIRECTORY)?;
@@ -149,7 +203,7 @@ impl RootfsDir {
         if let Ok(fd) = self.open_path(path) {
             return Ok(fd);
         }
-        if depth > 40 {
+        if depth > MAX_LINKS {
             return Err(io::Error::from_raw_os_error(libc::ELOOP));
         }
         let rel = relative(path);
@@ -178,12 +232,7 @@ impl RootfsDir {
                 // A dangling symlink: create what it points to, resolved inside the root.
                 let target =
                     nix::fcntl::readlinkat(&dir, Path::new(name)).map_err(io::Error::from)?;
-                let target = Path::new(&target);
-                let next = if target.is_absolute() {
-                    target.to_path_buf()
-                } else {
-                    Path::new("/").join(parent).join(target)
-                };
+                let next = link_target(&rel, Path::new(&target), &[]);
                 self.create_file_depth(&next, mode, depth + 1)?;
             }
             Err(e) => return Err(e),
@@ -244,6 +293,49 @@ mod tests {
         root.create_file(Path::new("/abs"), 0o644).unwrap();
         assert!(d.join("tmp/quai-should-not-exist").is_file());
         assert!(!Path::new("/tmp/quai-should-not-exist").exists());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn dangling_directory_links_are_created_inside_root() {
+        let d = tmpdir("dangdir");
+        std::fs::create_dir_all(d.join("var")).unwrap();
+        symlink("../run", d.join("var/run")).unwrap();
+        symlink("/srv/a", d.join("abs")).unwrap();
+        let root = RootfsDir::open(&d).unwrap();
+        root.mkdir_all(Path::new("/var/run/x/y"), 0o755).unwrap();
+        assert!(d.join("run/x/y").is_dir());
+        root.mkdir_all(Path::new("/abs/b"), 0o755).unwrap();
+        assert!(d.join("srv/a/b").is_dir());
+        assert!(!Path::new("/srv/a/b").exists());
+        // A file below a dangling link too.
+        std::fs::remove_dir_all(d.join("run")).unwrap();
+        root.create_file(Path::new("/var/run/f"), 0o644).unwrap();
+        assert!(d.join("run/f").is_file());
+        // A loop is an error, not a hang.
+        symlink("loop2", d.join("loop1")).unwrap();
+        symlink("loop1", d.join("loop2")).unwrap();
+        assert!(root.mkdir_all(Path::new("/loop1/x"), 0o755).is_err());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn no_symlinks_refuses_links_anywhere() {
+        let d = tmpdir("nosym");
+        std::fs::create_dir_all(d.join("dev")).unwrap();
+        std::fs::write(d.join("dev/real"), "").unwrap();
+        symlink("real", d.join("dev/lnk")).unwrap();
+        symlink("dev", d.join("devlink")).unwrap();
+        let root = RootfsDir::open(&d).unwrap();
+        assert!(root
+            .open_no_symlinks(Path::new("/dev/real"), libc::O_PATH)
+            .is_ok());
+        for p in ["/dev/lnk", "/devlink/real"] {
+            let e = root
+                .open_no_symlinks(Path::new(p), libc::O_PATH)
+                .unwrap_err();
+            assert_eq!(e.raw_os_error(), Some(libc::ELOOP), "{p}");
+        }
         std::fs::remove_dir_all(&d).unwrap();
     }
 

@@ -4,8 +4,9 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use super::mount::{after_mount, mount_err, reopen};
+use super::landing::Kind;
 use super::options::MountOptions;
+use super::target::{after_mount, mount_err, open_dir_target, open_file_target, reopen};
 use super::{io_err, sys, Ctx, Result, RootfsError};
 use crate::rootdir::{fd_path, openat2};
 use crate::spec::Mount;
@@ -38,24 +39,14 @@ fn open_source(src: &Path, dest: &Path) -> Result<OwnedFd> {
     })
 }
 
-/// Creates the destination to match the source (directory or empty file) and opens it,
-/// checking that what is there now is of the same kind.
-pub(super) fn open_target(ctx: &Ctx, dest: &Path, dir: bool) -> Result<OwnedFd> {
-    if dir {
-        return super::mount::open_dir_target(ctx, dest);
-    }
-    let fd = ctx
-        .root
-        .create_file(dest, 0o644)
-        .map_err(io_err("create mount point", dest))?;
-    let st = sys::fstat(fd.as_fd()).map_err(io_err("stat mount point", dest))?;
-    if sys::is_dir(&st) {
-        return Err(RootfsError::WrongType {
-            path: dest.to_path_buf(),
-            reason: "the bind source is a file but the mount point is a directory".into(),
-        });
-    }
-    Ok(fd)
+/// What the landing rule needs to know of a bind source: whether it is on procfs, and
+/// whether it is `/dev/null` (the masking a config may do itself).
+fn source_kind(fd: &OwnedFd, st: &libc::stat, src: &Path) -> Result<Kind> {
+    let fs = sys::fstatfs_type(fd.as_fd()).map_err(io_err("statfs bind source", src))?;
+    Ok(Kind::Bind {
+        procfs: fs == libc::PROC_SUPER_MAGIC,
+        null: st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == libc::makedev(1, 3),
+    })
 }
 
 /// One `bind`/`rbind` spec mount (also the sysfs and cgroup fallbacks).
@@ -71,7 +62,12 @@ pub(super) fn bind_mount(
     let src = host_source(ctx, m)?;
     let src_fd = open_source(&src, dest)?;
     let st = sys::fstat(src_fd.as_fd()).map_err(io_err("stat bind source", &src))?;
-    let target = open_target(ctx, dest, sys::is_dir(&st))?;
+    let kind = source_kind(&src_fd, &st, &src)?;
+    let target = if sys::is_dir(&st) {
+        open_dir_target(ctx, dest, kind)?
+    } else {
+        open_file_target(ctx, dest, kind)?
+    };
     if let Some(map_recursive) = opts.idmap {
         let prepared = index.and_then(|i| ctx.idmapped.get(i));
         super::idmap::attach(

@@ -7,9 +7,10 @@ use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::{Path, PathBuf};
 
-use super::mount::{after_mount, mount_err, open_dir_target, reopen};
+use super::landing::Kind;
 use super::options::MountOptions;
 use super::propagation::read_mountinfo;
+use super::target::{after_mount, mount_err, open_dir_target, reopen};
 use super::{io_err, sys, Ctx, Result, RootfsError};
 use crate::mountinfo::MountInfo;
 use crate::rootdir::fd_path;
@@ -79,7 +80,7 @@ fn mount_hierarchy(
     };
     let flags = (opts.flags | DEFAULT_FLAGS) & !(libc::MS_BIND | libc::MS_REC | libc::MS_REMOUNT);
     if ctx.opts.cgroup_ns {
-        let fd = open_dir_target(ctx, dest)?;
+        let fd = open_dir_target(ctx, dest, Kind::Other)?;
         let typ = if v2 { "cgroup2" } else { "cgroup" };
         let data = subs.join(",");
         return sys::mount(
@@ -149,7 +150,7 @@ pub(super) fn mount_cgroup(ctx: &Ctx, m: &Mount, opts: &MountOptions) -> Result<
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let fd = open_dir_target(ctx, dest)?;
+    let fd = open_dir_target(ctx, dest, Kind::Other)?;
     sys::mount(
         Some(Path::new("tmpfs")),
         &fd_path(fd.as_fd()),

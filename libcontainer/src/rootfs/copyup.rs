@@ -7,8 +7,9 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use super::mount::{after_mount, mount_fs, reopen};
+use super::landing::Kind;
 use super::options::MountOptions;
+use super::target::{after_mount, mount_fs, open_dir_target, reopen};
 use super::{io_err, sys, Ctx, Result};
 use crate::rootdir::openat2;
 use crate::spec::Mount;
@@ -17,7 +18,7 @@ use crate::spec::Mount;
 /// directory before the mount (it still reaches what is now hidden), then applies `ro`.
 pub(super) fn mount_tmpfs_copyup(ctx: &Ctx, m: &Mount, opts: &MountOptions) -> Result<()> {
     let dest = m.destination();
-    super::mount::open_dir_target(ctx, dest)?;
+    open_dir_target(ctx, dest, Kind::Tmpfs)?;
     let old = ctx
         .root
         .open_in(dest, libc::O_RDONLY | libc::O_DIRECTORY)

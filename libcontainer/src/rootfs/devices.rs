@@ -1,14 +1,18 @@
 //! Device nodes in the container's /dev: runc's defaults plus `linux.devices`, made with
 //! mknod, or, where mknod is not allowed (a user namespace), by bind-mounting the host's
-//! node onto an empty file.
+//! node onto an empty file. The parent directory is resolved inside the root and may
+//! not land in /proc; the node's own name is never followed: whatever the image left
+//! there that is not the wanted node (a symlink, a file) is replaced.
 
-use std::ffi::CString;
+use std::ffi::{CString, OsStr};
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::{io_err, mount, sys, Ctx, Result, RootfsError};
+use super::landing::{self, Kind};
+use super::target::{fstype, is_dev, landing_of, options_of, precheck};
+use super::{entry, io_err, sys, Ctx, Result, RootfsError};
 use crate::rootdir::{fd_path, openat2};
 use crate::spec::{LinuxDevice, LinuxDeviceType, Mount};
 
@@ -87,10 +91,9 @@ pub(super) fn from_spec(d: &LinuxDevice) -> Result<Device> {
 /// True unless /dev is a bind mount (then the host's /dev already has the nodes), as in
 /// runc.
 pub(super) fn needs_dev_setup(mounts: &[Mount]) -> bool {
-    !mounts.iter().any(|m| {
-        mount::is_dev(m.destination())
-            && (mount::fstype(m) == "bind" || mount::options_of(m).is_bind())
-    })
+    !mounts
+        .iter()
+        .any(|m| is_dev(m.destination()) && (fstype(m) == "bind" || options_of(m).is_bind()))
 }
 
 /// Creates the defaults, then the spec's devices (which may override them).
@@ -122,22 +125,58 @@ fn check(r: libc::c_int) -> io::Result<()> {
     }
 }
 
-/// Creates one node, inside the root whatever symlinks the image holds.
-fn create(ctx: &Ctx, d: &Device) -> Result<()> {
-    let rel = crate::rootdir::relative(&d.path);
-    let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
-        return Err(RootfsError::WrongType {
-            path: d.path.clone(),
-            reason: "not a device path".into(),
-        });
+/// Creates (if needed) and opens the parent directory of `path`, a node the runtime
+/// makes in the container, after checking where the node lands (never in /proc);
+/// returns it with the node's name.
+pub(super) fn node_dir<'p>(ctx: &Ctx, path: &'p Path) -> Result<(OwnedFd, &'p OsStr)> {
+    let bad = || RootfsError::WrongType {
+        path: path.to_path_buf(),
+        reason: "not a path for a node".into(),
     };
-    if ctx.userns && d.kind != libc::S_IFIFO {
-        return bind_host_node(ctx, d);
-    }
+    let parent = path.parent().ok_or_else(bad)?;
+    let name = path.file_name().ok_or_else(bad)?;
+    precheck(ctx, "device", path, Kind::Device, false)?;
     let dir = ctx
         .root
         .mkdir_all(parent, 0o755)
-        .map_err(io_err("create directory for", &d.path))?;
+        .map_err(io_err("create directory for", path))?;
+    let at = landing_of(ctx, dir.as_fd(), path)?.join(name);
+    landing::check(&at, Kind::Device, false, &[]).map_err(|reason| RootfsError::Refused {
+        what: "device",
+        dest: path.to_path_buf(),
+        landing: at,
+        reason,
+    })?;
+    Ok((dir, name))
+}
+
+/// True when `st` is exactly the node `d` asks for.
+fn is_node(st: &libc::stat, d: &Device) -> bool {
+    st.st_mode & libc::S_IFMT == d.kind
+        && (d.kind == libc::S_IFIFO
+            || st.st_rdev == libc::makedev(d.major as libc::c_uint, d.minor as libc::c_uint))
+}
+
+/// Creates one node, inside the root whatever symlinks the image holds.
+fn create(ctx: &Ctx, d: &Device) -> Result<()> {
+    let clean = super::landing::clean(&d.path);
+    let (dir, name) = node_dir(ctx, &clean)?;
+    match entry::lstat_at(dir.as_fd(), name).map_err(io_err("stat", &d.path))? {
+        None => {}
+        // The image's own node, the right one: leave it, as runc does.
+        Some(st) if is_node(&st, d) => return Ok(()),
+        Some(st) if sys::is_dir(&st) => {
+            return Err(RootfsError::WrongType {
+                path: d.path.clone(),
+                reason: "is a directory, not a device node".into(),
+            })
+        }
+        // A symlink, a file, another node: never follow or reuse it; make ours.
+        Some(_) => entry::remove(dir.as_fd(), name).map_err(io_err("replace", &d.path))?,
+    }
+    if ctx.userns && d.kind != libc::S_IFIFO {
+        return bind_host_node(d, dir.as_fd(), name);
+    }
     let c = CString::new(name.as_bytes())
         .map_err(|_| io_err("mknod", &d.path)(io::Error::from_raw_os_error(libc::EINVAL)))?;
     let dev = libc::makedev(d.major as libc::c_uint, d.minor as libc::c_uint);
@@ -150,13 +189,13 @@ fn create(ctx: &Ctx, d: &Device) -> Result<()> {
     unsafe { libc::umask(old) };
     match r {
         Ok(()) => {}
-        // Something is there already (an image's own node): leave it, as runc does.
-        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => return Ok(()),
         Err(e) if e.raw_os_error() == Some(libc::EPERM) && d.kind != libc::S_IFIFO => {
-            return bind_host_node(ctx, d)
+            return bind_host_node(d, dir.as_fd(), name)
         }
         Err(e) => return Err(io_err("mknod", &d.path)(e)),
     }
+    let node = entry::open_nofollow(dir.as_fd(), name).map_err(io_err("open", &d.path))?;
+    verify_node(node.as_fd(), d)?;
     // SAFETY: as above; NOFOLLOW: the node we just made, never a link.
     check(unsafe {
         libc::fchownat(
@@ -193,8 +232,9 @@ pub(super) fn verify_node(fd: BorrowedFd<'_>, d: &Device) -> Result<()> {
     }
 }
 
-/// Bind-mounts the host's node at the same path onto an empty file in the container.
-fn bind_host_node(ctx: &Ctx, d: &Device) -> Result<()> {
+/// Bind-mounts the host's node at the same path onto an empty file made at `name` in
+/// `dir` (nothing is there: [`create`] removed what was).
+fn bind_host_node(d: &Device, dir: BorrowedFd<'_>, name: &OsStr) -> Result<()> {
     let host = Path::new("/").join(crate::rootdir::relative(&d.path));
     let src = openat2(
         libc::AT_FDCWD,
@@ -211,7 +251,15 @@ fn bind_host_node(ctx: &Ctx, d: &Device) -> Result<()> {
             ..d.clone()
         },
     )?;
-    let target = super::bind::open_target(ctx, &d.path, false)?;
+    entry::create_file(dir, name, 0).map_err(io_err("create", &d.path))?;
+    let target = entry::open_nofollow(dir, name).map_err(io_err("open", &d.path))?;
+    let st = sys::fstat(target.as_fd()).map_err(io_err("stat", &d.path))?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Err(RootfsError::WrongType {
+            path: d.path.clone(),
+            reason: "the empty file made for the device is not a file".into(),
+        });
+    }
     sys::mount(
         Some(&fd_path(src.as_fd())),
         &fd_path(target.as_fd()),

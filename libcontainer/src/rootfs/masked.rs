@@ -37,10 +37,16 @@ pub(super) fn remount_readonly(root: &RootfsDir, path: &Path) -> Result<()> {
 }
 
 /// A masked path: a directory gets an empty read-only tmpfs, anything else the
-/// container's /dev/null (checked to really be 1:3).
+/// container's /dev/null, opened with no symlink on the way and checked to really be
+/// 1:3 (an image's `/dev/null -> /proc/sys/kernel/core_pattern` would otherwise bind
+/// that file, writable, over the masked path: CVE-2025-31133). The masked path's own
+/// last component is not followed: a symlink there is masked itself, so the mask lands
+/// on the path the config names, not wherever the image points it.
 pub(super) fn mask_path(root: &RootfsDir, path: &Path) -> Result<()> {
-    let Some(fd) = open_existing(root, path)? else {
-        return Ok(());
+    let fd = match root.open_in(path, libc::O_PATH | libc::O_NOFOLLOW) {
+        Ok(fd) => fd,
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(()),
+        Err(e) => return Err(io_err("open", path)(e)),
     };
     let st = sys::fstat(fd.as_fd()).map_err(io_err("stat", path))?;
     let mnt = if sys::is_dir(&st) {
@@ -48,8 +54,8 @@ pub(super) fn mask_path(root: &RootfsDir, path: &Path) -> Result<()> {
     } else {
         let null_path = Path::new("/dev/null");
         let null = root
-            .open_path(null_path)
-            .map_err(io_err("open", null_path))?;
+            .open_no_symlinks(null_path, libc::O_PATH)
+            .map_err(io_err("open (no symlinks)", null_path))?;
         let expect = Device {
             path: null_path.into(),
             kind: libc::S_IFCHR,

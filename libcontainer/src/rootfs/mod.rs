@@ -10,7 +10,9 @@ mod cgroupfs;
 mod console;
 mod copyup;
 mod devices;
+mod entry;
 mod idmap;
+mod landing;
 mod masked;
 mod mount;
 mod options;
@@ -19,11 +21,13 @@ mod propagation;
 mod shared;
 mod symlinks;
 mod sys;
+mod target;
 
 #[cfg(test)]
 mod tests;
 
 use std::io;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 pub use console::mount_console;
@@ -33,6 +37,7 @@ pub use options::{
 };
 pub use shared::unmount_under;
 
+use crate::procfs::ProcHandle;
 use crate::rootdir::RootfsDir;
 use crate::spec::{Bundle, LinuxNamespaceType};
 
@@ -77,6 +82,19 @@ pub enum RootfsError {
         /// What was expected and what was found.
         reason: String,
     },
+    /// A mount or node would land where it may not (on or inside /proc, on `/`); `dest`
+    /// is the path in config.json, `landing` where it resolves inside the rootfs.
+    #[error("{what} {dest}{}: {reason}", resolved(.dest, .landing))]
+    Refused {
+        /// `mount`, `device`, ...
+        what: &'static str,
+        /// The path as config.json writes it.
+        dest: PathBuf,
+        /// Where it really lands inside the rootfs.
+        landing: PathBuf,
+        /// runc's sentence for the refusal.
+        reason: String,
+    },
     /// The spec asks for something this runtime cannot do (here, or at all).
     #[error("{what} for {path} is not supported: {reason}")]
     Unsupported {
@@ -87,6 +105,15 @@ pub enum RootfsError {
         /// Why.
         reason: String,
     },
+}
+
+/// " (resolves to X in the rootfs)" when the image's symlinks moved `dest`.
+fn resolved(dest: &Path, landing: &Path) -> String {
+    if landing::clean(dest) == landing {
+        String::new()
+    } else {
+        format!(" (resolves to {} in the rootfs)", landing.display())
+    }
 }
 
 /// Shorthand for the module's results.
@@ -121,6 +148,12 @@ struct Ctx<'a> {
     userns: bool,
     /// Id-mapped mounts the parent prepared.
     idmapped: &'a IdmappedSources,
+    /// The verified procfs, opened before any mount: names fds by their real path.
+    proc: ProcHandle,
+    /// The rootfs's own real path (through `proc`), stripped from targets' paths.
+    root_real: PathBuf,
+    /// `linux.maskedPaths`, cleaned: a config may mask them itself below /proc.
+    masked: Vec<PathBuf>,
 }
 
 impl Ctx<'_> {
@@ -156,11 +189,28 @@ pub fn prepare_with(
     }
     let root = RootfsDir::open(&bundle.rootfs).map_err(io_err("open rootfs", &bundle.rootfs))?;
     let userns = bundle.namespace(LinuxNamespaceType::User).is_some() || in_user_namespace();
+    let proc_path = Path::new("/proc");
+    let proc = ProcHandle::open().map_err(io_err("open", proc_path))?;
+    let root_real = proc
+        .fd_target(root.as_fd())
+        .map_err(io_err("find the real path of", &bundle.rootfs))?;
+    let masked = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.masked_paths().as_deref())
+        .unwrap_or(&[])
+        .iter()
+        .map(|p| landing::clean(Path::new(p)))
+        .collect();
     let ctx = Ctx {
         opts,
         root,
         userns,
         idmapped,
+        proc,
+        root_real,
+        masked,
     };
     let mounts = bundle.spec.mounts().as_deref().unwrap_or(&[]);
     for (i, m) in mounts.iter().enumerate() {
@@ -168,8 +218,8 @@ pub fn prepare_with(
     }
     if devices::needs_dev_setup(mounts) {
         devices::create_all(&ctx)?;
-        symlinks::setup_ptmx(&ctx.root)?;
-        symlinks::setup_dev_symlinks(&ctx.root)?;
+        symlinks::setup_ptmx(&ctx)?;
+        symlinks::setup_dev_symlinks(&ctx)?;
     }
     Ok(())
 }

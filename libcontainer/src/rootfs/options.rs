@@ -84,7 +84,10 @@ fn lookup(word: &str) -> Option<Opt> {
         // mode is set (RELATIME is 0, the default).
         "rnoatime" => Recursive(libc::MOUNT_ATTR_NOATIME, ATIME),
         "ratime" | "rrelatime" | "rnostrictatime" => Recursive(libc::MOUNT_ATTR_RELATIME, ATIME),
-        "rstrictatime" | "rnorelatime" => Recursive(libc::MOUNT_ATTR_STRICTATIME, ATIME),
+        "rstrictatime" => Recursive(libc::MOUNT_ATTR_STRICTATIME, ATIME),
+        // runc 1.1.5 clears MOUNT_ATTR_RELATIME, which is 0: nothing changes, as
+        // `norelatime` (clearing MS_RELATIME) changes nothing; never strictatime.
+        "rnorelatime" => Recursive(0, 0),
         "tmpcopyup" => TmpCopyUp,
         "idmap" => Idmap(false),
         "ridmap" => Idmap(true),
@@ -305,6 +308,17 @@ mod tests {
         assert_eq!(
             (o.attr_set, o.attr_clr),
             (libc::MOUNT_ATTR_STRICTATIME, libc::MOUNT_ATTR__ATIME)
+        );
+        let o = parse(&["rnorelatime"]);
+        assert_eq!((o.attr_set, o.attr_clr), (0, 0));
+        assert!(
+            !o.has_recursive_attrs(),
+            "rnorelatime changes nothing (runc)"
+        );
+        let o = parse(&["rnoatime", "rnorelatime"]);
+        assert_eq!(
+            (o.attr_set, o.attr_clr),
+            (libc::MOUNT_ATTR_NOATIME, libc::MOUNT_ATTR__ATIME)
         );
         let o = parse(&["rnosymfollow", "rsymfollow"]);
         assert_eq!((o.attr_set, o.attr_clr), (0, libc::MOUNT_ATTR_NOSYMFOLLOW));

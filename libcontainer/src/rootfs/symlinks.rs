@@ -1,12 +1,14 @@
-//! The standard symlinks of /dev and /dev/ptmx.
+//! The standard symlinks of /dev and /dev/ptmx, made by name in the container's /dev
+//! (which may not land in /proc), never through what the image left at those names.
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use super::{io_err, Result};
-use crate::rootdir::RootfsDir;
+use super::devices::node_dir;
+use super::{entry, io_err, Ctx, Result};
 
 /// `(target, link)` pairs every container's /dev gets.
 const DEV_LINKS: [(&str, &str); 4] = [
@@ -16,14 +18,11 @@ const DEV_LINKS: [(&str, &str); 4] = [
     ("/proc/self/fd/2", "stderr"),
 ];
 
-/// Creates `name -> target` in the /dev of `root`; an existing entry is left alone.
-fn link(root: &RootfsDir, target: &str, name: &str) -> Result<()> {
+/// Creates `/dev/name -> target`; an existing entry is left alone, as runc does.
+fn link(ctx: &Ctx, target: &str, name: &str) -> Result<()> {
     let path = Path::new("/dev").join(name);
-    let dev = root
-        .mkdir_all(Path::new("/dev"), 0o755)
-        .map_err(io_err("create", Path::new("/dev")))?;
-    let (t, n) = (CString::new(target), CString::new(name));
-    let (Ok(t), Ok(n)) = (t, n) else {
+    let (dev, n) = node_dir(ctx, &path)?;
+    let (Ok(t), Ok(n)) = (CString::new(target), CString::new(n.as_bytes())) else {
         return Err(io_err("symlink", &path)(io::Error::from_raw_os_error(
             libc::EINVAL,
         )));
@@ -40,29 +39,24 @@ fn link(root: &RootfsDir, target: &str, name: &str) -> Result<()> {
 
 /// /dev/fd, /dev/stdin, /dev/stdout, /dev/stderr, and /dev/core when the host has
 /// /proc/kcore.
-pub(super) fn setup_dev_symlinks(root: &RootfsDir) -> Result<()> {
+pub(super) fn setup_dev_symlinks(ctx: &Ctx) -> Result<()> {
     for (target, name) in DEV_LINKS {
-        link(root, target, name)?;
+        link(ctx, target, name)?;
     }
     if Path::new("/proc/kcore").exists() {
-        link(root, "/proc/kcore", "core")?;
+        link(ctx, "/proc/kcore", "core")?;
     }
     Ok(())
 }
 
 /// /dev/ptmx -> pts/ptmx, replacing any node there, so the devpts instance of the
 /// container (newinstance) is the one used.
-pub(super) fn setup_ptmx(root: &RootfsDir) -> Result<()> {
+pub(super) fn setup_ptmx(ctx: &Ctx) -> Result<()> {
     let path = Path::new("/dev/ptmx");
-    let dev = root
-        .mkdir_all(Path::new("/dev"), 0o755)
-        .map_err(io_err("create", Path::new("/dev")))?;
-    // SAFETY: `dev` is a directory fd; the name is one component.
-    if unsafe { libc::unlinkat(dev.as_raw_fd(), c"ptmx".as_ptr(), 0) } != 0 {
-        let e = io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::ENOENT) {
-            return Err(io_err("remove", path)(e));
-        }
+    let (dev, name) = node_dir(ctx, path)?;
+    match entry::remove(dev.as_fd(), name) {
+        Err(e) if e.raw_os_error() != Some(libc::ENOENT) => return Err(io_err("remove", path)(e)),
+        _ => {}
     }
-    link(root, "pts/ptmx", "ptmx")
+    link(ctx, "pts/ptmx", "ptmx")
 }

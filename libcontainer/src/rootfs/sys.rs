@@ -152,6 +152,14 @@ pub(super) fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
     Ok(st)
 }
 
+/// The filesystem type (`f_type` of `fstatfs(2)`) of what `fd` is on.
+pub(super) fn fstatfs_type(fd: BorrowedFd<'_>) -> io::Result<libc::c_long> {
+    let mut sf: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `sf` is a valid out-pointer and `fd` is open.
+    check(unsafe { libc::fstatfs(fd.as_raw_fd(), &mut sf) } as libc::c_long)?;
+    Ok(sf.f_type)
+}
+
 /// True when `st` is a directory.
 pub(super) fn is_dir(st: &libc::stat) -> bool {
     st.st_mode & libc::S_IFMT == libc::S_IFDIR

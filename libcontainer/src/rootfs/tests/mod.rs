@@ -11,6 +11,7 @@ use crate::spec::Bundle;
 
 mod full;
 mod idmap;
+mod landing;
 mod more;
 mod runc_spec;
 mod userns;

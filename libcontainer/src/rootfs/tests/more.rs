@@ -5,7 +5,7 @@ use super::*;
 use crate::rootfs::{finalize, pivot, prepare, RootfsError, RootfsOptions};
 
 /// A minimal config with these mounts and extra `linux` fields.
-fn config(mounts: &str, linux_extra: &str) -> String {
+pub(super) fn config(mounts: &str, linux_extra: &str) -> String {
     format!(
         r#"{{"ociVersion":"1.0.2","root":{{"path":"rootfs"}},
         "process":{{"args":["sh"],"cwd":"/","user":{{"uid":0,"gid":0}}}},
@@ -15,7 +15,7 @@ fn config(mounts: &str, linux_extra: &str) -> String {
 }
 
 /// Runs prepare in a child with a private mount namespace and hands its result to `check`.
-fn prepare_in_child(
+pub(super) fn prepare_in_child(
     tb: &TestBundle,
     check: impl FnOnce(Result<(), RootfsError>) -> Result<(), String>,
 ) -> i32 {
@@ -134,7 +134,7 @@ fn mounts_inside_proc_are_refused() {
         {"destination":"/proc/sys/x","type":"tmpfs","source":"tmpfs"}"#;
     let tb = make_bundle("inproc", &config(m, ""));
     let status = prepare_in_child(&tb, |r| match r {
-        Err(e @ RootfsError::WrongType { .. }) => {
+        Err(e @ RootfsError::Refused { .. }) => {
             ensure(e.to_string().contains("inside /proc"), e.to_string())
         }
         other => Err(format!("expected a refusal, got {other:?}")),

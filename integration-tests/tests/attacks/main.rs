@@ -2,3 +2,4 @@
 //! escape or leak, and checks the host side (mountinfo of the container's init,
 //! `/proc/<pid>/status`, host files, cgroup files), not only quai's exit status.
 //! Module names say the class they cover.
+mod device_cgroup;

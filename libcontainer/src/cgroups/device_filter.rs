@@ -8,9 +8,10 @@
 //! - a rule against the default adds (merges into) an exception;
 //! - a rule with the default's action takes its access bits off every exception it
 //!   covers (the same node, or a node its wildcards include);
-//! - a rule that would have to carve a node out of a wider earlier exception (deny
-//!   `c 1:7` after allow `c 1:*`) cannot be held by the kernel's v1 list, and is refused,
-//!   as runc refuses it ("cannot punch hole in existing wildcard rule").
+//! - a rule that covers only part of an earlier exception (deny `c 1:7` after allow
+//!   `c 1:*`, or deny `c 1:*` after allow `c *:7`) cannot be held by the kernel's v1
+//!   list, and is refused, as runc refuses the first ("cannot punch hole in existing
+//!   wildcard rule"; it lets the second through, leaving 1:7 open).
 //!
 //! An access is allowed on a deny-by-default list when one exception matches the device
 //! and holds every requested bit; on an allow-by-default list it is denied when an
@@ -94,9 +95,9 @@ impl Filter {
         // cannot be expressed when it would split an exception that is wider.
         for (other, bits) in &self.exceptions {
             if other.overlaps(&node) && !node.covers(other) && bits & r.access != 0 {
-                return Err(CgroupError::Invalid(format!(
-                    "devices: {} ({} {}) would except part of the earlier wider rule {} {}, \
-                     which the device cgroup cannot hold; list the narrower rule first",
+                return Err(CgroupError::Unsupported(format!(
+                    "{} ({} {}) cannot be applied: it covers only part of the earlier \
+                     rule {} {}, and a device cgroup cannot hold the difference",
                     r.origin,
                     if r.allow { "allow" } else { "deny" },
                     r.v1_line(),

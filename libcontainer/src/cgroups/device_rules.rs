@@ -52,7 +52,7 @@ pub(crate) fn v1_line(typ: DevType, major: Option<u32>, minor: Option<u32>, acce
 }
 
 /// `rwm` order, as the kernel prints it.
-pub(crate) fn access_str(access: u32) -> String {
+fn access_str(access: u32) -> String {
     [(ACC_READ, 'r'), (ACC_WRITE, 'w'), (ACC_MKNOD, 'm')]
         .iter()
         .filter(|(bit, _)| access & bit != 0)
@@ -135,16 +135,21 @@ fn parse_access(i: usize, s: Option<&str>) -> Result<u32, CgroupError> {
     Ok(acc)
 }
 
-/// A major or minor of a cgroup rule: absent or -1 is the wildcard (runc), any other
-/// negative number or one beyond 32 bits is refused.
+/// A major or minor of a cgroup rule: absent or -1 is the wildcard (runc); any other
+/// negative number is refused, and so is one from 2^32-1 up (v1's kernel reads 2^32-1 as
+/// its own wildcard, where the v2 program would match no device).
 fn rule_number(i: usize, field: &str, n: Option<i64>) -> Result<Option<u32>, CgroupError> {
     match n {
         None | Some(-1) => Ok(None),
-        Some(v) => u32::try_from(v).map(Some).map_err(|_| {
-            CgroupError::Invalid(format!(
-                "devices[{i}].{field}: {v} is not a device number (-1 or absent means any)"
-            ))
-        }),
+        Some(v) => u32::try_from(v)
+            .ok()
+            .filter(|v| *v != u32::MAX)
+            .map(Some)
+            .ok_or_else(|| {
+                CgroupError::Invalid(format!(
+                    "devices[{i}].{field}: {v} is not a device number (-1 or absent means any)"
+                ))
+            }),
     }
 }
 
@@ -254,6 +259,7 @@ mod tests {
         for bad in [
             r#"[{"allow":true,"type":"c","major":-2,"access":"r"}]"#,
             r#"[{"allow":true,"type":"c","minor":4294967296,"access":"r"}]"#,
+            r#"[{"allow":true,"type":"c","major":4294967295,"access":"r"}]"#,
             r#"[{"allow":true,"access":"rwx"}]"#,
             r#"[{"allow":true,"access":""}]"#,
             r#"[{"allow":true,"type":"p","access":"r"}]"#,

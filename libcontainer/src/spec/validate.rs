@@ -226,14 +226,15 @@ fn check_hooks(spec: &Spec) -> Result<(), SpecError> {
 
 /// Device numbers: a node of `linux.devices` needs real ones (runc fails `-1` as a
 /// wildcard it cannot mknod); a rule of `linux.resources.devices` takes absent or `-1`
-/// for "any" (as runc reads them) and real ones otherwise. Both fit in 32 bits.
+/// for "any" (as runc reads them), else one below 2^32-1 (v1's kernel reads 2^32-1 as
+/// its wildcard). A node's fit in 32 bits.
 fn check_device_numbers(spec: &Spec) -> Result<(), SpecError> {
     let Some(linux) = spec.linux() else {
         return Ok(());
     };
-    let bad = |n: i64, wildcard_ok: bool| {
-        let number = (0..=i64::from(u32::MAX)).contains(&n);
-        !(number || wildcard_ok && n == -1)
+    let bad = |n: i64, rule: bool| {
+        let top = i64::from(u32::MAX) - i64::from(rule);
+        !((0..=top).contains(&n) || rule && n == -1)
     };
     for (i, d) in linux.devices().iter().flatten().enumerate() {
         for (field, n) in [("major", d.major()), ("minor", d.minor())] {
@@ -380,7 +381,7 @@ mod tests {
         for field in ["major", "minor"] {
             rule(field, -1).unwrap();
             rule(field, 7).unwrap();
-            for n in [-2, -100, 4294967296] {
+            for n in [-2, -100, 4294967295, 4294967296] {
                 let e = rule(field, n).unwrap_err().to_string();
                 assert!(
                     e.contains(&format!("linux.resources.devices[0]: {field} {n}")),

@@ -3,5 +3,6 @@
 //! `/proc/<pid>/status`, host files, cgroup files), not only quai's exit status.
 //! Module names say the class they cover.
 
+mod device_cgroup;
 mod device_symlinks;
 mod proc_mounts;

@@ -8,6 +8,8 @@
 //! The [`systemd`] driver is a stub that fails clearly when systemd is not running.
 
 pub mod convert;
+mod device_filter;
+mod device_rules;
 mod driver;
 mod files;
 pub mod hybrid;

@@ -19,6 +19,7 @@ pub(super) fn check(spec: &Spec) -> Result<(), SpecError> {
     check_namespaces(spec)?;
     check_hooks(spec)?;
     check_sysctls(spec)?;
+    check_device_numbers(spec)?;
     check_unsupported(spec)?;
     Ok(())
 }
@@ -260,6 +261,45 @@ fn check_hooks(spec: &Spec) -> Result<(), SpecError> {
     Ok(())
 }
 
+/// Device numbers: a node of `linux.devices` needs real ones (runc fails `-1` as a
+/// wildcard it cannot mknod); a rule of `linux.resources.devices` takes absent or `-1`
+/// for "any" (as runc reads them), else one below 2^32-1 (v1's kernel reads 2^32-1 as
+/// its wildcard). A node's fit in 32 bits.
+fn check_device_numbers(spec: &Spec) -> Result<(), SpecError> {
+    let Some(linux) = spec.linux() else {
+        return Ok(());
+    };
+    let bad = |n: i64, rule: bool| {
+        let top = i64::from(u32::MAX) - i64::from(rule);
+        !((0..=top).contains(&n) || rule && n == -1)
+    };
+    for (i, d) in linux.devices().iter().flatten().enumerate() {
+        for (field, n) in [("major", d.major()), ("minor", d.minor())] {
+            if bad(n, false) {
+                return Err(invalid(format!(
+                    "linux.devices[{i}] ({}): {field} {n} is not a device number",
+                    d.path().display()
+                )));
+            }
+        }
+    }
+    let rules = linux
+        .resources()
+        .as_ref()
+        .and_then(|r| r.devices().as_ref());
+    for (i, r) in rules.into_iter().flatten().enumerate() {
+        for (field, n) in [("major", r.major()), ("minor", r.minor())] {
+            if let Some(n) = n.filter(|n| bad(*n, true)) {
+                return Err(invalid(format!(
+                    "linux.resources.devices[{i}]: {field} {n} is not a device number \
+                     (-1 or absent means any)"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn check_unsupported(spec: &Spec) -> Result<(), SpecError> {
     let Some(linux) = spec.linux() else {
         return Ok(());
@@ -359,6 +399,36 @@ mod tests {
             .unwrap();
         assert!(with(r#"{"hooks":{"prestart":[{"path":"rel"}]}}"#).is_err());
         assert!(with(r#"{"linux":{"seccomp":{"defaultAction":"SCMP_ACT_ALLOW"}}}"#).is_err());
+    }
+
+    #[test]
+    fn device_numbers() {
+        let node = |maj: i64, min: i64| {
+            with(&format!(
+                r#"{{"linux":{{"devices":[{{"path":"/dev/x","type":"c","major":{maj},"minor":{min}}}]}}}}"#
+            ))
+        };
+        node(1, 7).unwrap();
+        for (maj, min) in [(-1, 7), (1, -1), (-2, 0), (4294967296, 0)] {
+            let e = node(maj, min).unwrap_err().to_string();
+            assert!(e.contains("linux.devices[0] (/dev/x)"), "{e}");
+        }
+        let rule = |field: &str, n: i64| {
+            with(&format!(
+                r#"{{"linux":{{"resources":{{"devices":[{{"allow":false,"type":"c","{field}":{n},"access":"rwm"}}]}}}}}}"#
+            ))
+        };
+        for field in ["major", "minor"] {
+            rule(field, -1).unwrap();
+            rule(field, 7).unwrap();
+            for n in [-2, -100, 4294967295, 4294967296] {
+                let e = rule(field, n).unwrap_err().to_string();
+                assert!(
+                    e.contains(&format!("linux.resources.devices[0]: {field} {n}")),
+                    "{e}"
+                );
+            }
+        }
     }
 
     #[test]

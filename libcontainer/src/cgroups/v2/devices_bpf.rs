@@ -1,7 +1,9 @@
-//! v2 device control: the rule list compiled to a `BPF_PROG_TYPE_CGROUP_DEVICE`
-//! program (raw eBPF instructions, no library), loaded with bpf(2) and attached to the
-//! container's cgroup directory. The program checks the rules last to first and the
-//! first match decides, so a later rule wins as on v1; no match denies.
+//! v2 device control: the rule list's meaning ([`Filter`]: a default and its
+//! exceptions) compiled to a `BPF_PROG_TYPE_CGROUP_DEVICE` program (raw eBPF
+//! instructions, no library), loaded with bpf(2) and attached to the container's cgroup
+//! directory. It answers as v1's kernel list does: on deny-by-default, an access passes
+//! when one exception holds every requested bit; on allow-by-default, it is refused
+//! when an exception holds any requested bit.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -9,7 +11,8 @@ use std::path::Path;
 
 use oci_spec::runtime::LinuxDeviceCgroup;
 
-use super::super::v1::devices::{effective_rules, DevType, Rule, ACC_ALL};
+use super::super::device_filter::{Filter, Node};
+use super::super::device_rules::{rule_list, DevType, ACC_ALL};
 use super::super::CgroupError;
 use crate::spec::LinuxDevice;
 
@@ -30,6 +33,7 @@ const ALU32_AND_K: u8 = 0x54; // BPF_ALU | BPF_AND | BPF_K
 const ALU32_RSH_K: u8 = 0x74; // BPF_ALU | BPF_RSH | BPF_K
 const ALU32_MOV_K: u8 = 0xb4; // BPF_ALU | BPF_MOV | BPF_K
 const ALU32_MOV_X: u8 = 0xbc; // BPF_ALU | BPF_MOV | BPF_X
+const JMP_JEQ_K: u8 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
 const JMP_JNE_K: u8 = 0x55; // BPF_JMP | BPF_JNE | BPF_K
 const JMP_JNE_X: u8 = 0x5d; // BPF_JMP | BPF_JNE | BPF_X
 const JMP_EXIT: u8 = 0x95; // BPF_JMP | BPF_EXIT
@@ -54,45 +58,48 @@ fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
     }
 }
 
-/// The instructions of one rule: conditions that jump past the block when they fail,
-/// then "return allow/deny".
-fn rule_block(r: &Rule) -> Vec<Insn> {
+/// The instructions of one exception: conditions that jump past the block when they
+/// fail, then "return `verdict`".
+fn exception_block(n: &Node, bits: u32, verdict: bool) -> Vec<Insn> {
     let mut conds: Vec<Insn> = Vec::new();
-    // `a` matches every device and access, as the v1 "a" line does.
-    if r.typ != DevType::All {
-        let t = if r.typ == DevType::Block {
-            DEV_BLOCK
-        } else {
-            DEV_CHAR
-        };
-        conds.push(insn(JMP_JNE_K, R2, 0, 0, t));
-        if r.access != ACC_ALL {
-            // The request must be a subset of the rule's access: (R3 & acc) == R3.
-            conds.push(insn(ALU32_MOV_X, R1, R3, 0, 0));
-            conds.push(insn(ALU32_AND_K, R1, 0, 0, r.access as i32));
+    let t = if n.typ == DevType::Block {
+        DEV_BLOCK
+    } else {
+        DEV_CHAR
+    };
+    conds.push(insn(JMP_JNE_K, R2, 0, 0, t));
+    if bits != ACC_ALL {
+        conds.push(insn(ALU32_MOV_X, R1, R3, 0, 0));
+        conds.push(insn(ALU32_AND_K, R1, 0, 0, bits as i32));
+        if verdict {
+            // An allow must hold every requested bit: (R3 & bits) == R3.
             conds.push(insn(JMP_JNE_X, R1, R3, 0, 0));
+        } else {
+            // A deny holding any requested bit refuses: (R3 & bits) != 0.
+            conds.push(insn(JMP_JEQ_K, R1, 0, 0, 0));
         }
-        if let Some(m) = r.major {
-            conds.push(insn(JMP_JNE_K, R4, 0, 0, m as i32));
-        }
-        if let Some(m) = r.minor {
-            conds.push(insn(JMP_JNE_K, R5, 0, 0, m as i32));
-        }
+    }
+    if let Some(m) = n.major {
+        conds.push(insn(JMP_JNE_K, R4, 0, 0, m as i32));
+    }
+    if let Some(m) = n.minor {
+        conds.push(insn(JMP_JNE_K, R5, 0, 0, m as i32));
     }
     let len = conds.len() + 2;
     for (i, c) in conds.iter_mut().enumerate() {
-        if c.code == JMP_JNE_K || c.code == JMP_JNE_X {
+        if matches!(c.code, JMP_JNE_K | JMP_JNE_X | JMP_JEQ_K) {
             // Jump to the first instruction after this block.
             c.off = (len - (i + 1)) as i16;
         }
     }
-    conds.push(insn(ALU32_MOV_K, R0, 0, 0, i32::from(r.allow)));
+    conds.push(insn(ALU32_MOV_K, R0, 0, 0, i32::from(verdict)));
     conds.push(insn(JMP_EXIT, 0, 0, 0, 0));
     conds
 }
 
-/// The program for `rules` (in spec order, later rules winning).
-pub(crate) fn program(rules: &[Rule]) -> Vec<Insn> {
+/// The program for `f`: every exception (all with the verdict opposite to the
+/// default, so their order does not matter), then the default.
+pub(crate) fn program(f: &Filter) -> Vec<Insn> {
     let mut p = vec![
         insn(LDX_MEM_W, R2, R1, 0, 0),
         insn(ALU32_AND_K, R2, 0, 0, 0xffff),
@@ -101,15 +108,10 @@ pub(crate) fn program(rules: &[Rule]) -> Vec<Insn> {
         insn(LDX_MEM_W, R4, R1, 4, 0),
         insn(LDX_MEM_W, R5, R1, 8, 0),
     ];
-    for r in rules.iter().rev() {
-        let unconditional = r.typ == DevType::All;
-        p.extend(rule_block(r));
-        if unconditional {
-            // Nothing after an unconditional return can run.
-            return p;
-        }
+    for (n, bits) in &f.exceptions {
+        p.extend(exception_block(n, *bits, !f.default_allow));
     }
-    p.push(insn(ALU32_MOV_K, R0, 0, 0, 0));
+    p.push(insn(ALU32_MOV_K, R0, 0, 0, i32::from(f.default_allow)));
     p.push(insn(JMP_EXIT, 0, 0, 0, 0));
     p
 }
@@ -216,15 +218,15 @@ pub(crate) fn attach(prog: &OwnedFd, dir: &Path) -> Result<(), CgroupError> {
     Ok(())
 }
 
-/// Builds, loads and attaches the device program for the spec's rules, runc's default
-/// devices and the nodes of `linux.devices`.
+/// Builds, loads and attaches the device program for the spec's rules and runc's
+/// defaults (minus those `linux.devices` replaces).
 pub fn apply(
     dir: &Path,
     spec_rules: &[LinuxDeviceCgroup],
     spec_devices: &[LinuxDevice],
 ) -> Result<(), CgroupError> {
-    let rules = effective_rules(spec_rules, spec_devices)?;
-    let prog = load(&program(&rules))?;
+    let filter = Filter::from_rules(&rule_list(spec_rules, spec_devices)?)?;
+    let prog = load(&program(&filter))?;
     attach(&prog, dir)
 }
 
@@ -254,6 +256,11 @@ pub(crate) mod interp {
                         pc += i.off as usize;
                     }
                 }
+                JMP_JEQ_K => {
+                    if r[dst] == i.imm as i64 as u64 {
+                        pc += i.off as usize;
+                    }
+                }
                 JMP_JNE_X => {
                     if r[dst] != r[src] {
                         pc += i.off as usize;
@@ -268,67 +275,96 @@ pub(crate) mod interp {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::v1::devices::{ACC_MKNOD, ACC_READ, ACC_WRITE};
+    use super::super::super::device_filter::tests::{devices, generated_lists};
+    use super::super::super::device_rules::{ACC_MKNOD, ACC_READ, ACC_WRITE};
     use super::interp::run;
     use super::*;
+    use crate::spec::LinuxDevice;
 
-    fn rules(json: &str, devices: &str) -> Vec<Rule> {
+    fn filter(json: &str, devices: &str) -> Filter {
         let spec: Vec<LinuxDeviceCgroup> = serde_json::from_str(json).unwrap();
         let devs: Vec<LinuxDevice> = serde_json::from_str(devices).unwrap();
-        effective_rules(&spec, &devs).unwrap()
+        Filter::from_rules(&rule_list(&spec, &devs).unwrap()).unwrap()
     }
 
     const RW: u32 = ACC_READ | ACC_WRITE;
 
     #[test]
+    fn the_program_answers_as_the_v1_list() {
+        for rules in generated_lists(3000) {
+            let Ok(f) = Filter::from_rules(&rules) else {
+                continue;
+            };
+            let p = program(&f);
+            for (typ, major, minor) in devices() {
+                let t = if typ == DevType::Block {
+                    DEV_BLOCK
+                } else {
+                    DEV_CHAR
+                };
+                for acc in 1..=ACC_ALL {
+                    assert_eq!(
+                        run(&p, t, acc, major, minor) == 1,
+                        f.allows(typ, major, minor, acc),
+                        "{} on {typ:?} {major}:{minor} access {acc}",
+                        f.describe()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn deny_all_then_defaults() {
-        let p = program(&rules(
-            r#"[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":10,"minor":200,"access":"rw"}]"#,
+        let p = program(&filter(
+            r#"[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":10,"minor":229,"access":"rw"}]"#,
             r#"[{"path":"/dev/fuse","type":"c","major":10,"minor":229}]"#,
         ));
         assert_eq!(run(&p, DEV_CHAR, RW, 1, 3), 1, "null");
         assert_eq!(run(&p, DEV_CHAR, RW, 136, 7), 1, "pts");
         assert_eq!(run(&p, DEV_CHAR, RW, 10, 200), 1, "tun");
+        assert_eq!(run(&p, DEV_CHAR, RW, 10, 229), 1, "fuse, allowed rw");
         assert_eq!(
-            run(&p, DEV_CHAR, ACC_MKNOD, 10, 200),
+            run(&p, DEV_CHAR, ACC_MKNOD, 10, 229),
             1,
             "mknod of any char"
         );
         assert_eq!(
-            run(&p, DEV_CHAR, RW | ACC_MKNOD, 10, 200),
+            run(&p, DEV_CHAR, RW | ACC_MKNOD, 10, 229),
             0,
             "rwm exceeds rw"
         );
-        assert_eq!(run(&p, DEV_CHAR, RW, 10, 229), 1, "linux.devices node");
         assert_eq!(run(&p, DEV_CHAR, ACC_READ, 1, 11), 0, "kmsg denied");
         assert_eq!(run(&p, DEV_BLOCK, ACC_READ, 8, 0), 0, "sda denied");
         assert_eq!(run(&p, DEV_BLOCK, ACC_MKNOD, 8, 0), 1, "mknod of any block");
     }
 
     #[test]
-    fn later_rules_win() {
-        // Allow everything, then deny one node: the deny wins for that node only.
-        let p = program(&rules(
-            r#"[{"allow":true,"access":"rwm"},{"allow":false,"type":"c","major":1,"minor":11,"access":"rwm"}]"#,
-            "[]",
+    fn linux_devices_add_no_rule() {
+        // A node in linux.devices, denied by the rules: stays denied.
+        let p = program(&filter(
+            r#"[{"allow":false,"access":"rwm"},{"allow":false,"type":"c","major":10,"minor":229,"access":"rwm"}]"#,
+            r#"[{"path":"/dev/fuse","type":"c","major":10,"minor":229}]"#,
         ));
-        assert_eq!(run(&p, DEV_CHAR, ACC_READ, 1, 11), 0);
-        assert_eq!(run(&p, DEV_BLOCK, ACC_READ, 8, 0), 1);
-        // A default rule cannot be denied away: it comes later.
-        let p = program(&rules(
-            r#"[{"allow":false,"type":"c","major":1,"minor":3,"access":"rwm"}]"#,
-            "[]",
+        assert_eq!(run(&p, DEV_CHAR, ACC_READ, 10, 229), 0);
+        // /dev/null in linux.devices drops the default that allowed it.
+        let p = program(&filter(
+            r#"[{"allow":false,"access":"rwm"}]"#,
+            r#"[{"path":"/dev/null","type":"c","major":1,"minor":3}]"#,
         ));
-        assert_eq!(run(&p, DEV_CHAR, RW, 1, 3), 1);
+        assert_eq!(run(&p, DEV_CHAR, ACC_READ, 1, 3), 0);
+        assert_eq!(run(&p, DEV_CHAR, ACC_READ, 1, 5), 1, "zero");
     }
 
     #[test]
-    fn no_rules_denies_all_but_defaults() {
-        let p = program(&rules("[]", "[]"));
-        assert_eq!(run(&p, DEV_CHAR, ACC_READ, 1, 11), 0);
-        assert_eq!(run(&p, DEV_CHAR, ACC_READ, 1, 9), 1);
-        let empty = program(&[]);
-        assert_eq!(run(&empty, DEV_CHAR, ACC_READ, 1, 3), 0);
+    fn allow_all_then_deny() {
+        let p = program(&filter(
+            r#"[{"allow":true,"access":"rwm"},{"allow":false,"type":"c","major":1,"minor":11,"access":"w"}]"#,
+            "[]",
+        ));
+        assert_eq!(run(&p, DEV_CHAR, ACC_READ, 1, 11), 1);
+        assert_eq!(run(&p, DEV_CHAR, RW, 1, 11), 0, "rw holds the denied w");
+        assert_eq!(run(&p, DEV_BLOCK, ACC_READ, 8, 0), 1);
     }
 
     #[test]

@@ -5,4 +5,5 @@
 
 mod device_cgroup;
 mod device_symlinks;
+mod no_pivot_procfs;
 mod proc_mounts;

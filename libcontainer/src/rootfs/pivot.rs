@@ -43,8 +43,12 @@ pub(super) fn pivot_root(rootfs: &Path) -> Result<(), RootfsError> {
     chdir(slash)
 }
 
-/// `--no-pivot`: moves the rootfs mount onto `/` and chroots into it.
+/// `--no-pivot`: moves the rootfs mount onto `/` and chroots into it. The old root stays
+/// in the namespace under the rootfs, so first every full procfs and sysfs outside the
+/// rootfs is detached: while one is there, the kernel lets the container mount a fresh,
+/// unmasked procfs (from a user namespace of its own), as runc's no_pivot.bats shows.
 pub(super) fn move_root(rootfs: &Path) -> Result<(), RootfsError> {
+    detach_full_proc_and_sys(rootfs)?;
     chdir(rootfs)?;
     sys::mount(Some(rootfs), Path::new("/"), None, libc::MS_MOVE, None)
         .map_err(io_err("move rootfs to /", rootfs))?;
@@ -58,4 +62,31 @@ pub(super) fn chroot_into(rootfs: &Path) -> Result<(), RootfsError> {
     chdir(rootfs)?;
     nix::unistd::chroot(".").map_err(|e| io_err("chroot", rootfs)(io::Error::from(e)))?;
     chdir(Path::new("/"))
+}
+
+/// Detaches (after making them slaves, so nothing reaches the host) the full procfs and
+/// sysfs mounts outside `rootfs`; where one cannot be detached, covers it with a tmpfs.
+fn detach_full_proc_and_sys(rootfs: &Path) -> Result<(), RootfsError> {
+    let mut points: Vec<_> = super::propagation::read_mountinfo()?
+        .into_iter()
+        .filter(|m| m.root == "/" && (m.fstype == "proc" || m.fstype == "sysfs"))
+        .map(|m| m.mount_point)
+        .filter(|p| !p.starts_with(rootfs))
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    for p in &points {
+        match sys::mount(None, p, None, libc::MS_SLAVE | libc::MS_REC, None) {
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
+            other => other.map_err(io_err("make rslave", p))?,
+        }
+        match nix::mount::umount2(p.as_path(), nix::mount::MntFlags::MNT_DETACH) {
+            Ok(()) => {}
+            Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::EPERM) => {
+                sys::mount(Some(Path::new("tmpfs")), p, Some("tmpfs"), 0, None)
+                    .map_err(io_err("cover with tmpfs", p))?;
+            }
+            Err(e) => return Err(io_err("unmount", p)(e.into())),
+        }
+    }
+    Ok(())
 }

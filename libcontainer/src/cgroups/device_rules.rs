@@ -115,22 +115,20 @@ fn default_allowed() -> Vec<(Option<&'static str>, Rule)> {
 fn parse_access(i: usize, s: Option<&str>) -> Result<u32, CgroupError> {
     // Absent is "rwm" (the runtime-spec's default); empty is refused, as runc does.
     let s = s.unwrap_or("rwm");
-    let bad = || {
-        CgroupError::Invalid(format!(
-            "devices[{i}]: invalid access {s:?} (a non-empty combination of r, w and m)"
-        ))
-    };
-    let mut acc = 0;
-    for c in s.chars() {
-        acc |= match c {
+    // Letters other than r, w and m are ignored, as runc ignores them ("rwa" is in its
+    // own tests); an access with none of the three is refused.
+    let acc = s.chars().fold(0, |acc, c| {
+        acc | match c {
             'r' => ACC_READ,
             'w' => ACC_WRITE,
             'm' => ACC_MKNOD,
-            _ => return Err(bad()),
-        };
-    }
+            _ => 0,
+        }
+    });
     if acc == 0 {
-        return Err(bad());
+        return Err(CgroupError::Invalid(format!(
+            "devices[{i}]: invalid access {s:?} (it needs r, w or m)"
+        )));
     }
     Ok(acc)
 }
@@ -256,11 +254,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r[0].v1_line(), "c *:* r");
+        // runc's update.bats writes "rwa": the unknown letter is ignored, as runc does.
+        let r = list(
+            r#"[{"allow":false,"type":"c","major":1,"minor":11,"access":"rwa"}]"#,
+            "[]",
+        )
+        .unwrap();
+        assert_eq!(r[0].v1_line(), "c 1:11 rw");
         for bad in [
             r#"[{"allow":true,"type":"c","major":-2,"access":"r"}]"#,
             r#"[{"allow":true,"type":"c","minor":4294967296,"access":"r"}]"#,
             r#"[{"allow":true,"type":"c","major":4294967295,"access":"r"}]"#,
-            r#"[{"allow":true,"access":"rwx"}]"#,
+            r#"[{"allow":true,"access":"xyz"}]"#,
             r#"[{"allow":true,"access":""}]"#,
             r#"[{"allow":true,"type":"p","access":"r"}]"#,
         ] {

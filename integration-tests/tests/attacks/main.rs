@@ -2,3 +2,5 @@
 //! escape or leak, and checks the host side (mountinfo of the container's init,
 //! `/proc/<pid>/status`, host files, cgroup files), not only quai's exit status.
 //! Module names say the class they cover.
+
+mod preserved_fds;

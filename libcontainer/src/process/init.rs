@@ -6,9 +6,9 @@ use std::convert::Infallible;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
-use super::exec;
 use super::messages::{FromInit, ToInit};
 use super::InitOptions;
+use super::{exec, fds};
 use crate::channel::Channel;
 use crate::procfs::ProcHandle;
 use crate::rootdir::RootfsDir;
@@ -142,7 +142,7 @@ fn steps(
     );
     let args = process.args().clone().unwrap_or_default();
     let program = exec::find_program(&args[0], &env)?;
-    exec::close_fds_on_exec(opts.preserve_fds).map_err(|e| format!("close_range: {e}"))?;
+    fds::close_fds_on_exec(opts.preserve_fds)?;
 
     ch.send(&FromInit::Ready, &[]).map_err(|e| e.to_string())?;
     match recv(ch)? {

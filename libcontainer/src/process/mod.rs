@@ -3,10 +3,12 @@
 
 mod clone;
 mod exec;
+mod fds;
 mod foreground;
 mod init;
 mod messages;
 
+pub use fds::check_preserved_fds;
 pub use foreground::{wait_foreground, Forwarder};
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -34,6 +36,9 @@ pub enum ProcessError {
     /// The init reported an error.
     #[error("{0}")]
     Init(String),
+    /// `--preserve-fds` (or LISTEN_FDS) names fds the caller did not pass.
+    #[error("{0}")]
+    PreservedFds(String),
     /// The init exited without saying why.
     #[error("container init exited unexpectedly")]
     InitDied,
@@ -53,7 +58,8 @@ pub struct InitOptions<'a> {
     pub no_pivot: bool,
     /// `--no-new-keyring`.
     pub no_new_keyring: bool,
-    /// fds 3..3+N reach the container's process.
+    /// fds 3..3+N reach the container's process; each must be open and inheritable in
+    /// the caller ([`check_preserved_fds`]).
     pub preserve_fds: u32,
     /// Variables added to the process's environment (LISTEN_FDS, LISTEN_PID).
     pub extra_env: Vec<String>,
@@ -94,6 +100,7 @@ pub fn spawn(
     obs: &mut dyn Observer,
 ) -> Result<Init, ProcessError> {
     let sys = |what| move |source| ProcessError::Sys { what, source };
+    check_preserved_fds(opts.preserve_fds)?;
     let proc = ProcHandle::open().map_err(sys("open /proc"))?;
     let joins =
         namespaces::open_joins(opts.bundle).map_err(|e| ProcessError::Runtime(e.to_string()))?;

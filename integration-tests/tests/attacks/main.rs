@@ -4,3 +4,4 @@
 //! Module names say the class they cover.
 
 mod preserved_fds;
+mod trusted_kernel_facts;

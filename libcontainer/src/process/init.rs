@@ -6,6 +6,7 @@ use std::convert::Infallible;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
+use super::facts::KernelFacts;
 use super::messages::{FromInit, ToInit};
 use super::InitOptions;
 use super::{exec, fds};
@@ -17,8 +18,14 @@ use crate::spec::{Bundle, LinuxNamespaceType};
 use crate::{capabilities, hooks, identity, limits, namespaces, sysctl, tty};
 
 /// Runs the init to its `execve`; on failure reports to the runtime and exits 1.
-pub(super) fn run(ch: Channel, joins: namespaces::Joins, opts: &InitOptions, fifo: &OwnedFd) -> ! {
-    let err = match steps(&ch, joins, opts, fifo) {
+pub(super) fn run(
+    ch: Channel,
+    joins: namespaces::Joins,
+    opts: &InitOptions,
+    fifo: &OwnedFd,
+    facts: &KernelFacts,
+) -> ! {
+    let err = match steps(&ch, joins, opts, fifo, facts) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -49,6 +56,7 @@ fn steps(
     joins: namespaces::Joins,
     opts: &InitOptions,
     fifo: &OwnedFd,
+    facts: &KernelFacts,
 ) -> Result<Infallible, String> {
     let b: &Bundle = opts.bundle;
     for fd in &opts.close_in_init {
@@ -160,10 +168,10 @@ fn steps(
     if let Some(h) = hooks.start_container() {
         hooks::run_all("startContainer", h, &state).map_err(|e| e.to_string())?;
     }
-    identity::switch_user(process.user()).map_err(|e| e.to_string())?;
+    identity::switch_user(process.user(), &proc, facts.ngroups_max).map_err(|e| e.to_string())?;
     // As runc: without a capabilities section the process keeps the init's sets.
     if let Some(caps) = process.capabilities() {
-        capabilities::apply(caps).map_err(|e| e.to_string())?;
+        capabilities::apply(caps, facts.cap_last_cap).map_err(|e| e.to_string())?;
     }
     if process.no_new_privileges() == Some(true) {
         limits::set_no_new_privs().map_err(|e| e.to_string())?;
@@ -220,6 +228,7 @@ fn wait_for_start(proc: &ProcHandle, fifo: &OwnedFd) -> Result<OwnedFd, String> 
 /// chdir into the process's cwd, creating it if missing, and check that the kernel
 /// sees it inside our root (a leaked host fd as cwd would show as "(unreachable)").
 fn ensure_cwd(cwd: &Path) -> Result<(), String> {
+    // By path on purpose: the cwd is the container's, and we are in its root already.
     if nix::unistd::chdir(cwd).is_err() {
         let root = RootfsDir::open(Path::new("/")).map_err(|e| format!("open /: {e}"))?;
         root.mkdir_all(cwd, 0o755)
@@ -269,6 +278,7 @@ fn container_env(spec_env: &[String], extra: &[String], uid: u32) -> Vec<String>
 
 /// The home directory of `uid` in the container's /etc/passwd, or `/`.
 fn home_of(uid: u32) -> String {
+    // By path on purpose: the container's own /etc/passwd is container data.
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     passwd
         .lines()

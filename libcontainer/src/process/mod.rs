@@ -3,6 +3,7 @@
 
 mod clone;
 mod exec;
+mod facts;
 mod fds;
 mod foreground;
 mod init;
@@ -102,6 +103,8 @@ pub fn spawn(
     let sys = |what| move |source| ProcessError::Sys { what, source };
     check_preserved_fds(opts.preserve_fds)?;
     let proc = ProcHandle::open().map_err(sys("open /proc"))?;
+    // Read here, in the host's mount namespace: the init uses only this copy.
+    let facts = facts::KernelFacts::read(&proc)?;
     let joins =
         namespaces::open_joins(opts.bundle).map_err(|e| ProcessError::Runtime(e.to_string()))?;
     let flags =
@@ -132,7 +135,7 @@ pub fn spawn(
         match clone::clone3(flags, into.as_ref().map(|f| f.as_fd())).map_err(sys("clone3"))? {
             clone::Forked::Child => {
                 drop(ours);
-                init::run(theirs, joins, opts, fifo)
+                init::run(theirs, joins, opts, fifo, &facts)
             }
             clone::Forked::Parent { pid, pidfd } => (pid, pidfd),
         };

@@ -205,6 +205,13 @@ fn a_bounding_set_of_every_capability_is_kept_exactly() {
     );
     c.bundle.probe(&["sleep", "forever"]);
     c.create(&[]).ok();
+    let pid = c.pid();
+    // Before start, the init already holds the final sets.
+    assert_eq!(
+        caps_of(pid, "CapBnd"),
+        mask(&NAMES[..=last]) & host_bounding()
+    );
+    assert_eq!(caps_of(pid, "CapPrm"), mask(&["KILL"]));
     let pid = start_probe(&c);
     assert_eq!(
         caps_of(pid, "CapBnd"),

@@ -9,13 +9,13 @@ use std::path::Path;
 use super::facts::KernelFacts;
 use super::messages::{FromInit, ToInit};
 use super::InitOptions;
-use super::{exec, fds};
+use super::{credentials, exec, fds};
 use crate::channel::Channel;
 use crate::procfs::ProcHandle;
 use crate::rootdir::RootfsDir;
 use crate::rootfs::{self, RootfsOptions};
 use crate::spec::{Bundle, LinuxNamespaceType};
-use crate::{capabilities, hooks, identity, limits, namespaces, sysctl, tty};
+use crate::{hooks, limits, namespaces, sysctl, tty};
 
 /// Runs the init to its `execve`; on failure reports to the runtime and exits 1.
 pub(super) fn run(
@@ -134,6 +134,8 @@ fn steps(
         tty::make_controlling(pty.slave).map_err(|e| e.to_string())?;
     }
     rootfs::finalize(&ropts).map_err(|e| e.to_string())?;
+    // From here to `Ready`, every step that can fail does, so `create` reports it.
+    // First what needs privilege, while the init still has every capability.
     if let Some(r) = process.rlimits() {
         limits::set_rlimits(r).map_err(|e| e.to_string())?;
     }
@@ -149,8 +151,10 @@ fn steps(
         process.user().uid(),
     );
     let args = process.args().clone().unwrap_or_default();
-    let program = exec::find_program(&args[0], &env)?;
     fds::close_fds_on_exec(opts.preserve_fds)?;
+    credentials::finalize(process, &proc, facts)?;
+    // As the user, as runc's LookPath.
+    let program = exec::find_program(&args[0], &env)?;
 
     ch.send(&FromInit::Ready, &[]).map_err(|e| e.to_string())?;
     match recv(ch)? {
@@ -163,18 +167,12 @@ fn steps(
     ch.send(&FromInit::Detached, &[])
         .map_err(|e| e.to_string())?;
 
-    // Held open (close-on-exec) until execve: its closing tells `start` we exec'd.
+    // Held open (close-on-exec) until execve: its closing tells `start` we exec'd. Our
+    // own fd reopened needs no privilege, so the final credentials are already set.
     let _started = wait_for_start(&proc, fifo)?;
+    // With the process's credentials, as runc runs them.
     if let Some(h) = hooks.start_container() {
         hooks::run_all("startContainer", h, &state).map_err(|e| e.to_string())?;
-    }
-    identity::switch_user(process.user(), &proc, facts.ngroups_max).map_err(|e| e.to_string())?;
-    // As runc: without a capabilities section the process keeps the init's sets.
-    if let Some(caps) = process.capabilities() {
-        capabilities::apply(caps, facts.cap_last_cap).map_err(|e| e.to_string())?;
-    }
-    if process.no_new_privileges() == Some(true) {
-        limits::set_no_new_privs().map_err(|e| e.to_string())?;
     }
     exec::reset_signals();
     let e = exec::execve(&program, &args, &env);

@@ -2,6 +2,7 @@
 //! set-up over a typed channel. [`spawn`] is the runtime's side; `init` is the child's.
 
 mod clone;
+mod credentials;
 mod exec;
 mod facts;
 mod fds;

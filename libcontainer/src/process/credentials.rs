@@ -62,3 +62,59 @@ fn prctl(op: i32, arg: u64) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::in_child;
+    use oci_spec::runtime::{ProcessBuilder, UserBuilder};
+
+    fn get(op: i32) -> Result<i32, String> {
+        let mut v: libc::c_int = -1;
+        // SAFETY: PR_GET_PDEATHSIG writes one int through the valid pointer; the other
+        // PR_GET_* calls used here take no argument and return the value.
+        let r = unsafe {
+            if op == libc::PR_GET_PDEATHSIG {
+                libc::prctl(op, &mut v as *mut libc::c_int, 0, 0, 0)
+            } else {
+                libc::prctl(op, 0, 0, 0, 0)
+            }
+        };
+        match r {
+            r if r < 0 => Err(format!("prctl({op}): {}", std::io::Error::last_os_error())),
+            _ if op == libc::PR_GET_PDEATHSIG => Ok(v),
+            r => Ok(r),
+        }
+    }
+
+    #[test]
+    fn switching_user_keeps_the_init_closed_and_tied_to_its_parent() {
+        in_child(|| {
+            prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as u64)?;
+            prctl(libc::PR_SET_DUMPABLE, 0)?;
+            let user = UserBuilder::default()
+                .uid(1000u32)
+                .gid(1000u32)
+                .build()
+                .map_err(|e| e.to_string())?;
+            let process = ProcessBuilder::default()
+                .user(user)
+                .no_new_privileges(true)
+                .build()
+                .map_err(|e| e.to_string())?;
+            let proc = ProcHandle::open().map_err(|e| e.to_string())?;
+            let facts = KernelFacts::read(&proc).map_err(|e| e.to_string())?;
+            finalize(&process, &proc, &facts)?;
+            let now = (
+                nix::unistd::getuid().as_raw(),
+                get(libc::PR_GET_PDEATHSIG)?,
+                get(libc::PR_GET_DUMPABLE)?,
+                get(libc::PR_GET_NO_NEW_PRIVS)?,
+            );
+            if now != (1000, libc::SIGKILL, 0, 1) {
+                return Err(format!("(uid, pdeathsig, dumpable, nnp) = {now:?}"));
+            }
+            Ok(())
+        });
+    }
+}

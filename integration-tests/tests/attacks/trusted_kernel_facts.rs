@@ -1,9 +1,11 @@
-//! Class: kernel facts read from a path the container controls. The runtime relies on
-//! `/proc/sys/kernel/cap_last_cap` (how many capabilities to drop from the bounding set)
-//! and `ngroups_max`; read by path after the container's mounts, an image without a
-//! /proc mount, or a createContainer hook mounting over the file, decides them: a lying
-//! "1" left every capability above 1 in the bounding set. The capability sets of the
-//! container's process are checked from the host (`/proc/<pid>/status`).
+//! Class: the runtime trusting files inside the container. Kernel facts the runtime relies
+//! on (`/proc/sys/kernel/cap_last_cap`: how many capabilities to drop from the bounding
+//! set; `ngroups_max`) must come from the host: read by path after the container's
+//! mounts, an image without a /proc mount, or a createContainer hook mounting over the
+//! file, decides them, and a lying "1" left every capability above 1 in the bounding set.
+//! The capability sets of the container's process are checked from the host
+//! (`/proc/<pid>/status`). Container data the init reads on purpose (`/etc/passwd` for
+//! HOME) must not let the image hang or exhaust the init.
 
 use integration_tests::assets::is_runc;
 use integration_tests::{host, json, Ctr, Value};
@@ -218,4 +220,28 @@ fn a_bounding_set_of_every_capability_is_kept_exactly() {
         mask(&NAMES[..=last]) & host_bounding()
     );
     c.kill(&["KILL"]).ok();
+}
+
+#[test]
+fn an_image_passwd_that_would_block_does_not_hang_create() {
+    if is_runc() {
+        eprintln!(
+            "runc 1.1.5 blocks forever reading a FIFO at the image's /etc/passwd (not run \
+             against it); checked for quai only"
+        );
+        return;
+    }
+    let mut c = Ctr::new();
+    let passwd = c.bundle.rootfs().join("etc/passwd");
+    std::fs::remove_file(&passwd).expect("remove the image's passwd");
+    host::sh(&format!("mkfifo '{}'", passwd.display()));
+    // No HOME in the config: the init looks the user up in the image's /etc/passwd.
+    let r = c.report(&[]);
+    let env: Vec<&str> = r["env"]
+        .as_array()
+        .expect("env list")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(env.contains(&"HOME=/"), "{env:?}");
 }

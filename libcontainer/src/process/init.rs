@@ -277,7 +277,7 @@ fn container_env(spec_env: &[String], extra: &[String], uid: u32) -> Vec<String>
 /// The home directory of `uid` in the container's /etc/passwd, or `/`.
 fn home_of(uid: u32) -> String {
     // By path on purpose: the container's own /etc/passwd is container data.
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let passwd = read_image_file(Path::new("/etc/passwd")).unwrap_or_default();
     passwd
         .lines()
         .filter_map(|l| {
@@ -289,9 +289,42 @@ fn home_of(uid: u32) -> String {
         .unwrap_or_else(|| "/".into())
 }
 
+/// Reads a small regular file of the image; anything else (a FIFO that would block the
+/// init, a device such as /dev/zero that never ends, a huge file) counts as absent.
+fn read_image_file(path: &Path) -> Option<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    const MAX: u64 = 4 << 20;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let md = f.metadata().ok()?;
+    if !md.is_file() || md.len() > MAX {
+        return None;
+    }
+    let mut text = String::new();
+    f.take(MAX).read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_files_that_would_block_or_never_end_are_absent() {
+        assert!(read_image_file(Path::new("/dev/zero")).is_none());
+        assert!(read_image_file(Path::new("/nonexistent")).is_none());
+        let dir = std::env::temp_dir().join(format!("quai-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("passwd");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        assert!(read_image_file(&fifo).is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(read_image_file(Path::new("/etc/passwd")).is_some());
+    }
 
     #[test]
     fn env_gets_home_once() {

@@ -39,10 +39,26 @@ fn with_fds(c: &Ctr, passed: &[RawFd], args: &[&str]) -> Out {
                         return Err(std::io::Error::last_os_error());
                     }
                 }
+                no_strays(3 + passed.len() as u32);
                 Ok(())
             });
         }
     })
+}
+
+/// Marks every fd from `first` up close-on-exec: an fd the test runner itself inherited
+/// without close-on-exec must not reach the runtime as if an engine had passed it.
+/// Async-signal-safe (one syscall), for use between fork and exec.
+fn no_strays(first: u32) {
+    // SAFETY: plain syscall; only flags change.
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
 }
 
 /// `create --bundle B <extra> <id>` with `passed` as fds 3, 4, ...
@@ -161,6 +177,13 @@ fn listen_fds_not_passed_are_refused() {
         &b,
         &c.id,
     ]);
+    // SAFETY: one syscall between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            no_strays(3);
+            Ok(())
+        });
+    }
     let out = integration_tests::out::run_captured(cmd, c.work(), "listen", None);
     if is_runc() {
         eprintln!(

@@ -109,6 +109,7 @@ fn steps(
     };
     let hooks = b.spec.hooks().clone().unwrap_or_default();
     if let Some(h) = hooks.create_container() {
+        // Before pivot on purpose: the hook's path resolves in the runtime's namespace.
         hooks::run_all("createContainer", h, &state).map_err(|e| e.to_string())?;
     }
     rootfs::pivot(&ropts).map_err(|e| e.to_string())?;
@@ -118,6 +119,7 @@ fn steps(
         sysctl::apply(&proc, s).map_err(|e| e.to_string())?;
     }
     if process.terminal() == Some(true) {
+        // By path on purpose: the pty comes from the container's own devpts (runc's way).
         let pty = tty::open_pty().map_err(|e| e.to_string())?;
         if let Some(size) = process.console_size() {
             tty::set_size(
@@ -170,7 +172,8 @@ fn steps(
     // Held open (close-on-exec) until execve: its closing tells `start` we exec'd. Our
     // own fd reopened needs no privilege, so the final credentials are already set.
     let _started = wait_for_start(&proc, fifo)?;
-    // With the process's credentials, as runc runs them.
+    // With the process's credentials, as runc runs them; the path resolves in the
+    // container on purpose (runtime-spec).
     if let Some(h) = hooks.start_container() {
         hooks::run_all("startContainer", h, &state).map_err(|e| e.to_string())?;
     }

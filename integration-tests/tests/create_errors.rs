@@ -186,6 +186,15 @@ fn start_container_hooks_and_the_process_get_the_final_credentials() {
     c.bundle.probe(&["sleep", "forever"]);
     c.create(&[]).ok();
     let pid = c.pid();
+    // Waiting for start, the init already runs as the user, and stays non-dumpable:
+    // its /proc files (but the world-readable directory) belong to root, not to the
+    // container's user, who could otherwise read its environ or open its fds.
+    let uid = host::proc_status(pid, "Uid").unwrap_or_default();
+    assert_eq!(uid.split_whitespace().collect::<Vec<_>>(), ["1000"; 4]);
+    let owner = std::os::unix::fs::MetadataExt::uid(
+        &std::fs::metadata(format!("/proc/{pid}/environ")).expect("stat the init's environ"),
+    );
+    assert_eq!(owner, 0, "the init became dumpable after switching user");
     c.start().ok();
     host::eventually("the container's process has exec'd", || {
         host::proc_status(pid, "Name").as_deref() == Some("probe")

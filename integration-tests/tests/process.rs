@@ -249,7 +249,9 @@ fn listen_fds_passed_through() {
     // SAFETY: dup2 in the child before exec; fd 3 is left without CLOEXEC.
     unsafe {
         cmd.pre_exec(move || {
-            if libc::dup2(raw, 3) < 0 {
+            // dup2 onto itself keeps CLOEXEC (the file may be fd 3 already), so clear it
+            // explicitly: the runtime refuses a LISTEN_FDS fd it was not really passed.
+            if libc::dup2(raw, 3) < 0 || libc::fcntl(3, libc::F_SETFD, 0) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())

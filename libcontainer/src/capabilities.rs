@@ -8,6 +8,7 @@ use std::io;
 
 use oci_spec::runtime::{Capabilities, Capability};
 
+use crate::procfs::ProcHandle;
 use crate::spec::LinuxCapabilities;
 
 /// Why capabilities could not be applied.
@@ -79,20 +80,28 @@ pub fn name(cap: Capability) -> String {
     format!("CAP_{cap}")
 }
 
-/// The highest capability number this kernel knows.
-pub fn last_cap() -> Result<u32, CapsError> {
-    let text = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap").map_err(|source| {
-        CapsError::Sys {
-            what: "reading /proc/sys/kernel/cap_last_cap".into(),
+/// The highest capability number this kernel knows, read through the verified host
+/// procfs. The runtime reads it before the container's rootfs exists: a path the
+/// container can reach (its own /proc, or an image's `/proc` directory) could lie and
+/// leave capabilities in the bounding set.
+pub fn last_cap(proc: &ProcHandle) -> Result<u32, CapsError> {
+    let text = proc
+        .read("sys/kernel/cap_last_cap")
+        .map_err(|source| CapsError::Sys {
+            what: "reading the host's /proc/sys/kernel/cap_last_cap".into(),
             source,
-        }
-    })?;
-    text.trim().parse().map_err(|_| {
-        CapsError::Failed(format!(
-            "/proc/sys/kernel/cap_last_cap holds {:?}, not a number",
+        })?;
+    parse_last_cap(&text)
+}
+
+fn parse_last_cap(text: &str) -> Result<u32, CapsError> {
+    match text.trim().parse() {
+        Ok(n) if n < 64 => Ok(n),
+        _ => Err(CapsError::Failed(format!(
+            "/proc/sys/kernel/cap_last_cap holds {:?}, not a capability number",
             text.trim()
-        ))
-    })
+        ))),
+    }
 }
 
 /// A set as a 64-bit mask, keeping only capabilities the kernel knows.
@@ -105,9 +114,9 @@ fn mask(set: &Option<Capabilities>, last: u32) -> u64 {
 }
 
 /// Applies the five sets: bounding drop first, then effective/permitted/inheritable,
-/// then ambient. Absent sets are empty.
-pub fn apply(caps: &LinuxCapabilities) -> Result<(), CapsError> {
-    let last = last_cap()?;
+/// then ambient. Absent sets are empty. `last` is the host's [`last_cap`], read before
+/// the container's mounts.
+pub fn apply(caps: &LinuxCapabilities, last: u32) -> Result<(), CapsError> {
     // After a uid change with KEEPCAPS the effective set is empty; dropping from the
     // bounding set needs CAP_SETPCAP effective, so raise effective to permitted first.
     let current = get()?;

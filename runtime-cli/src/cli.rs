@@ -137,8 +137,11 @@ pub struct CreateArgs {
     /// Do not create a new session keyring for the container.
     #[arg(long)]
     pub no_new_keyring: bool,
-    /// Pass N additional file descriptors to the container.
-    #[arg(long, default_value_t = 0)]
+    /// Pass N additional file descriptors to the container (fds 3 to 3+N-1, each of
+    /// which must be open and inheritable).
+    // A negative N is read as a value, so it is refused as one ("invalid value '-1'"),
+    // not as an unknown option.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub preserve_fds: u32,
     /// Socket to receive the init's pidfd (accepted, not used yet).
     #[arg(long)]
@@ -283,6 +286,19 @@ mod tests {
         assert!(a.no_pivot && a.no_new_keyring);
         assert_eq!(a.preserve_fds, 2);
         assert_eq!(a.console_socket, Some(PathBuf::from("/s")));
+    }
+
+    #[test]
+    fn preserve_fds_must_be_a_count() {
+        for bad in ["-1", "x", "4294967296"] {
+            let e = Cli::try_parse_from(["quai", "create", "--preserve-fds", bad, "c"])
+                .expect_err(bad)
+                .to_string();
+            assert!(
+                e.contains(&format!("invalid value '{bad}' for '--preserve-fds")),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -6,4 +6,6 @@
 mod device_cgroup;
 mod device_symlinks;
 mod no_pivot_procfs;
+mod preserved_fds;
 mod proc_mounts;
+mod trusted_kernel_facts;

@@ -23,6 +23,28 @@ fn expect(key: &str, want: u64) -> Result<(), String> {
     Ok(())
 }
 
+fn proc() -> Result<ProcHandle, String> {
+    ProcHandle::open().map_err(|e| format!("open /proc: {e}"))
+}
+
+fn host_last() -> Result<u32, String> {
+    last_cap(&proc()?).map_err(|e| e.to_string())
+}
+
+#[test]
+fn last_cap_is_read_from_the_given_procfs_and_checked() {
+    let host: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(host_last().unwrap(), host);
+    assert_eq!(parse_last_cap("40\n").unwrap(), 40);
+    for bad in ["", "x", "64", "-1"] {
+        assert!(parse_last_cap(bad).is_err(), "{bad:?}");
+    }
+}
+
 fn set_of(caps: &[Capability]) -> HashSet<Capability> {
     caps.iter().copied().collect()
 }
@@ -46,7 +68,7 @@ fn applies_all_five_sets_as_root() {
             .ambient(set_of(&[Capability::Kill]))
             .build()
             .map_err(|e| e.to_string())?;
-        apply(&caps).map_err(|e| e.to_string())?;
+        apply(&caps, host_last()?).map_err(|e| e.to_string())?;
         expect(
             "CapBnd",
             bit(Capability::Chown) | bit(Capability::Kill) | bit(Capability::NetBindService),
@@ -70,7 +92,7 @@ fn absent_sets_are_empty() {
         caps.set_permitted(None);
         caps.set_inheritable(None);
         caps.set_ambient(None);
-        apply(&caps).map_err(|e| e.to_string())?;
+        apply(&caps, host_last()?).map_err(|e| e.to_string())?;
         for key in ["CapBnd", "CapEff", "CapPrm", "CapInh", "CapAmb"] {
             expect(key, 0)?;
         }
@@ -86,7 +108,7 @@ fn applies_after_switching_to_a_non_root_user() {
             .gid(1000u32)
             .build()
             .map_err(|e| e.to_string())?;
-        crate::identity::switch_user(&user).map_err(|e| e.to_string())?;
+        crate::identity::switch_user(&user, &proc()?, 65536).map_err(|e| e.to_string())?;
         // KEEPCAPS kept permitted; effective was cleared by the uid change.
         expect("CapEff", 0)?;
         let all = set_of(&[Capability::NetBindService, Capability::Setpcap]);
@@ -98,7 +120,7 @@ fn applies_after_switching_to_a_non_root_user() {
             .ambient(set_of(&[Capability::NetBindService]))
             .build()
             .map_err(|e| e.to_string())?;
-        apply(&caps).map_err(|e| e.to_string())?;
+        apply(&caps, host_last()?).map_err(|e| e.to_string())?;
         let both = bit(Capability::NetBindService) | bit(Capability::Setpcap);
         expect("CapBnd", both)?;
         expect("CapPrm", both)?;
@@ -118,7 +140,7 @@ fn ambient_outside_inheritable_is_left_out() {
             .ambient(set_of(&[Capability::Kill]))
             .build()
             .map_err(|e| e.to_string())?;
-        apply(&caps).map_err(|e| e.to_string())?;
+        apply(&caps, host_last()?).map_err(|e| e.to_string())?;
         let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
         match status.lines().find(|l| l.starts_with("CapAmb:")) {
             Some(l) if l.ends_with("0000000000000000") => Ok(()),
@@ -146,7 +168,7 @@ fn a_capability_the_runtime_lacks_is_named() {
             .ambient(HashSet::new())
             .build()
             .map_err(|e| e.to_string())?;
-        match apply(&caps) {
+        match apply(&caps, host_last()?) {
             Err(e) if e.to_string().contains("CAP_SYS_RESOURCE not available") => Ok(()),
             other => Err(format!(
                 "expected an error naming CAP_SYS_RESOURCE, got {other:?}"

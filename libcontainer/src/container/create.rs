@@ -17,6 +17,8 @@ impl ContainerBuilder {
     /// Creates the container from the bundle at `bundle`: returns once the init is in
     /// its namespaces and cgroups, waiting for `start`.
     pub fn create(self, bundle: &Path) -> Result<Container> {
+        // Before anything is made: every fd we are to pass must be one we were passed.
+        process::check_preserved_fds(self.preserve_fds.saturating_add(socket_activation().0))?;
         let b = Bundle::load(bundle)?;
         let terminal = b.process().terminal() == Some(true);
         if terminal && self.detach && self.console_socket.is_none() {
@@ -135,7 +137,7 @@ impl ContainerBuilder {
             bundle: b,
             no_pivot: self.no_pivot,
             no_new_keyring: self.no_new_keyring,
-            preserve_fds: self.preserve_fds + listen_fds,
+            preserve_fds: self.preserve_fds.saturating_add(listen_fds),
             extra_env,
             close_in_init: vec![dir.lock_fd()],
         };
@@ -201,9 +203,12 @@ fn make_fifo(path: &Path, b: &Bundle) -> Result<()> {
     Ok(())
 }
 
-/// systemd socket activation: when LISTEN_FDS names fds passed to us, pass them on as
-/// runc does, with LISTEN_PID=1 for the container's process.
+/// systemd socket activation: when LISTEN_FDS names fds passed to us (LISTEN_PID is
+/// ours), pass them on as runc does, with LISTEN_PID=1 for the container's process.
 fn socket_activation() -> (u32, Vec<String>) {
+    if std::env::var("LISTEN_PID").ok() != Some(std::process::id().to_string()) {
+        return (0, Vec::new());
+    }
     let n: u32 = std::env::var("LISTEN_FDS")
         .ok()
         .and_then(|v| v.parse().ok())

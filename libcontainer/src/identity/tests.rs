@@ -19,6 +19,36 @@ fn expect_status(key: &str, want: &str) -> Result<(), String> {
     Ok(())
 }
 
+fn proc() -> Result<ProcHandle, String> {
+    ProcHandle::open().map_err(|e| format!("open /proc: {e}"))
+}
+
+#[test]
+fn ngroups_max_is_the_hosts() {
+    let host: usize = std::fs::read_to_string("/proc/sys/kernel/ngroups_max")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(ngroups_max(&ProcHandle::open().unwrap()).unwrap(), host);
+}
+
+#[test]
+fn more_groups_than_the_kernel_allows_is_refused_first() {
+    in_child(|| {
+        let user = UserBuilder::default()
+            .uid(0u32)
+            .gid(0u32)
+            .additional_gids(vec![1u32, 2, 3])
+            .build()
+            .map_err(|e| e.to_string())?;
+        match switch_user(&user, &proc()?, 2) {
+            Err(e) if e.to_string().contains("more than the kernel allows (2)") => Ok(()),
+            other => Err(format!("expected the group count refused, got {other:?}")),
+        }
+    });
+}
+
 #[test]
 fn switches_uid_gid_groups_and_umask() {
     in_child(|| {
@@ -29,7 +59,7 @@ fn switches_uid_gid_groups_and_umask() {
             .umask(0o027u32)
             .build()
             .map_err(|e| e.to_string())?;
-        switch_user(&user).map_err(|e| e.to_string())?;
+        switch_user(&user, &proc()?, 65536).map_err(|e| e.to_string())?;
         expect_status("Uid", "1000 1000 1000 1000")?;
         expect_status("Gid", "1001 1001 1001 1001")?;
         expect_status("Groups", "5 6")?;
@@ -57,7 +87,7 @@ fn default_umask_is_0022_and_no_groups_clears_them() {
             .gid(0u32)
             .build()
             .map_err(|e| e.to_string())?;
-        switch_user(&user).map_err(|e| e.to_string())?;
+        switch_user(&user, &proc()?, 65536).map_err(|e| e.to_string())?;
         expect_status("Umask", "0022")?;
         expect_status("Groups", "")?;
         expect_status("Uid", "0 0 0 0")
@@ -79,7 +109,7 @@ fn setgroups_denied_in_a_user_namespace_is_skipped() {
             .additional_gids(vec![0u32])
             .build()
             .map_err(|e| e.to_string())?;
-        switch_user(&user)
+        switch_user(&user, &proc()?, 65536)
             .map_err(|e| format!("switch_user in a setgroups-denied user namespace: {e}"))
     });
 }
@@ -98,8 +128,13 @@ fn unmapped_uid_names_the_uid() {
             .gid(0u32)
             .build()
             .map_err(|e| e.to_string())?;
-        match switch_user(&user) {
-            Err(e) if e.to_string().contains("setresuid(4242)") => Ok(()),
+        match switch_user(&user, &proc()?, 65536) {
+            Err(e)
+                if e.to_string().contains("setresuid(4242)")
+                    && e.to_string().contains("uid 4242 is not mapped") =>
+            {
+                Ok(())
+            }
             other => Err(format!("expected a setresuid(4242) error, got {other:?}")),
         }
     });

@@ -1,5 +1,5 @@
-//! The last steps before `execve`: finding the program on the container's PATH,
-//! restoring signal dispositions, closing every fd the spec does not pass on.
+//! The last steps before `execve`: finding the program on the container's PATH and
+//! restoring signal dispositions.
 
 use std::ffi::CString;
 use std::io;
@@ -16,6 +16,7 @@ fn path_var(env: &[String]) -> &str {
 }
 
 fn is_executable_file(p: &Path) -> Result<(), io::Error> {
+    // By path on purpose: the program is the container's, looked up in its own root.
     let md = std::fs::metadata(p)?;
     if md.is_dir() {
         return Err(io::Error::from_raw_os_error(libc::EACCES));
@@ -53,28 +54,6 @@ fn describe(e: &io::Error) -> String {
         Some(libc::EACCES) => "permission denied".into(),
         _ => e.to_string(),
     }
-}
-
-/// Marks every fd from `3 + preserve` upwards close-on-exec, and clears close-on-exec
-/// on the preserved ones so they reach the container's process.
-pub fn close_fds_on_exec(preserve: u32) -> io::Result<()> {
-    for fd in 3..3 + preserve as i32 {
-        // SAFETY: fcntl on an fd number; a closed one just fails with EBADF.
-        unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
-    }
-    // SAFETY: plain syscall.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            3 + preserve,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 /// Restores default dispositions (the Rust runtime ignores SIGPIPE, which `execve`

@@ -6,19 +6,26 @@ use std::convert::Infallible;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
-use super::exec;
+use super::facts::KernelFacts;
 use super::messages::{FromInit, ToInit};
 use super::InitOptions;
+use super::{credentials, exec, fds};
 use crate::channel::Channel;
 use crate::procfs::ProcHandle;
 use crate::rootdir::RootfsDir;
 use crate::rootfs::{self, RootfsOptions};
 use crate::spec::{Bundle, LinuxNamespaceType};
-use crate::{capabilities, hooks, identity, limits, namespaces, sysctl, tty};
+use crate::{hooks, limits, namespaces, sysctl, tty};
 
 /// Runs the init to its `execve`; on failure reports to the runtime and exits 1.
-pub(super) fn run(ch: Channel, joins: namespaces::Joins, opts: &InitOptions, fifo: &OwnedFd) -> ! {
-    let err = match steps(&ch, joins, opts, fifo) {
+pub(super) fn run(
+    ch: Channel,
+    joins: namespaces::Joins,
+    opts: &InitOptions,
+    fifo: &OwnedFd,
+    facts: &KernelFacts,
+) -> ! {
+    let err = match steps(&ch, joins, opts, fifo, facts) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -49,6 +56,7 @@ fn steps(
     joins: namespaces::Joins,
     opts: &InitOptions,
     fifo: &OwnedFd,
+    facts: &KernelFacts,
 ) -> Result<Infallible, String> {
     let b: &Bundle = opts.bundle;
     for fd in &opts.close_in_init {
@@ -101,6 +109,7 @@ fn steps(
     };
     let hooks = b.spec.hooks().clone().unwrap_or_default();
     if let Some(h) = hooks.create_container() {
+        // Before pivot on purpose: the hook's path resolves in the runtime's namespace.
         hooks::run_all("createContainer", h, &state).map_err(|e| e.to_string())?;
     }
     rootfs::pivot(&ropts).map_err(|e| e.to_string())?;
@@ -110,6 +119,7 @@ fn steps(
         sysctl::apply(&proc, s).map_err(|e| e.to_string())?;
     }
     if process.terminal() == Some(true) {
+        // By path on purpose: the pty comes from the container's own devpts (runc's way).
         let pty = tty::open_pty().map_err(|e| e.to_string())?;
         if let Some(size) = process.console_size() {
             tty::set_size(
@@ -126,6 +136,8 @@ fn steps(
         tty::make_controlling(pty.slave).map_err(|e| e.to_string())?;
     }
     rootfs::finalize(&ropts).map_err(|e| e.to_string())?;
+    // From here to `Ready`, every step that can fail does, so `create` reports it.
+    // First what needs privilege, while the init still has every capability.
     if let Some(r) = process.rlimits() {
         limits::set_rlimits(r).map_err(|e| e.to_string())?;
     }
@@ -141,8 +153,10 @@ fn steps(
         process.user().uid(),
     );
     let args = process.args().clone().unwrap_or_default();
+    fds::close_fds_on_exec(opts.preserve_fds)?;
+    credentials::finalize(process, &proc, facts)?;
+    // As the user, as runc's LookPath.
     let program = exec::find_program(&args[0], &env)?;
-    exec::close_fds_on_exec(opts.preserve_fds).map_err(|e| format!("close_range: {e}"))?;
 
     ch.send(&FromInit::Ready, &[]).map_err(|e| e.to_string())?;
     match recv(ch)? {
@@ -155,19 +169,14 @@ fn steps(
     ch.send(&FromInit::Detached, &[])
         .map_err(|e| e.to_string())?;
 
-    // Held open (close-on-exec) until execve: its closing tells `start` we exec'd.
+    // Held open (close-on-exec) until execve: its closing tells `start` we exec'd. Our
+    // own fd reopened needs no privilege, so the final credentials are already set.
     let _started = wait_for_start(&proc, fifo)?;
+    // With the process's credentials, as runc runs them; the path resolves in the
+    // container on purpose (runtime-spec).
     if let Some(h) = hooks.start_container() {
         let h = hooks::with_default_env(h, &env);
         hooks::run_all("startContainer", &h, &state).map_err(|e| e.to_string())?;
-    }
-    identity::switch_user(process.user()).map_err(|e| e.to_string())?;
-    // As runc: without a capabilities section the process keeps the init's sets.
-    if let Some(caps) = process.capabilities() {
-        capabilities::apply(caps).map_err(|e| e.to_string())?;
-    }
-    if process.no_new_privileges() == Some(true) {
-        limits::set_no_new_privs().map_err(|e| e.to_string())?;
     }
     exec::reset_signals();
     let e = exec::execve(&program, &args, &env);
@@ -221,6 +230,7 @@ fn wait_for_start(proc: &ProcHandle, fifo: &OwnedFd) -> Result<OwnedFd, String> 
 /// chdir into the process's cwd, creating it if missing, and check that the kernel
 /// sees it inside our root (a leaked host fd as cwd would show as "(unreachable)").
 fn ensure_cwd(cwd: &Path) -> Result<(), String> {
+    // By path on purpose: the cwd is the container's, and we are in its root already.
     if nix::unistd::chdir(cwd).is_err() {
         let root = RootfsDir::open(Path::new("/")).map_err(|e| format!("open /: {e}"))?;
         root.mkdir_all(cwd, 0o755)
@@ -270,7 +280,8 @@ fn container_env(spec_env: &[String], extra: &[String], uid: u32) -> Vec<String>
 
 /// The home directory of `uid` in the container's /etc/passwd, or `/`.
 fn home_of(uid: u32) -> String {
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    // By path on purpose: the container's own /etc/passwd is container data.
+    let passwd = read_image_file(Path::new("/etc/passwd")).unwrap_or_default();
     passwd
         .lines()
         .filter_map(|l| {
@@ -282,9 +293,42 @@ fn home_of(uid: u32) -> String {
         .unwrap_or_else(|| "/".into())
 }
 
+/// Reads a small regular file of the image; anything else (a FIFO that would block the
+/// init, a device such as /dev/zero that never ends, a huge file) counts as absent.
+fn read_image_file(path: &Path) -> Option<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    const MAX: u64 = 4 << 20;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let md = f.metadata().ok()?;
+    if !md.is_file() || md.len() > MAX {
+        return None;
+    }
+    let mut text = String::new();
+    f.take(MAX).read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_files_that_would_block_or_never_end_are_absent() {
+        assert!(read_image_file(Path::new("/dev/zero")).is_none());
+        assert!(read_image_file(Path::new("/nonexistent")).is_none());
+        let dir = std::env::temp_dir().join(format!("quai-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("passwd");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        assert!(read_image_file(&fifo).is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(read_image_file(Path::new("/etc/passwd")).is_some());
+    }
 
     #[test]
     fn env_gets_home_once() {

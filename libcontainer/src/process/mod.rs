@@ -2,11 +2,15 @@
 //! set-up over a typed channel. [`spawn`] is the runtime's side; `init` is the child's.
 
 mod clone;
+mod credentials;
 mod exec;
+mod facts;
+mod fds;
 mod foreground;
 mod init;
 mod messages;
 
+pub use fds::check_preserved_fds;
 pub use foreground::{wait_foreground, Forwarder};
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -34,6 +38,9 @@ pub enum ProcessError {
     /// The init reported an error.
     #[error("{0}")]
     Init(String),
+    /// `--preserve-fds` (or LISTEN_FDS) names fds the caller did not pass.
+    #[error("{0}")]
+    PreservedFds(String),
     /// The init exited without saying why.
     #[error("container init exited unexpectedly")]
     InitDied,
@@ -53,7 +60,8 @@ pub struct InitOptions<'a> {
     pub no_pivot: bool,
     /// `--no-new-keyring`.
     pub no_new_keyring: bool,
-    /// fds 3..3+N reach the container's process.
+    /// fds 3..3+N reach the container's process; each must be open and inheritable in
+    /// the caller ([`check_preserved_fds`]).
     pub preserve_fds: u32,
     /// Variables added to the process's environment (LISTEN_FDS, LISTEN_PID).
     pub extra_env: Vec<String>,
@@ -94,7 +102,10 @@ pub fn spawn(
     obs: &mut dyn Observer,
 ) -> Result<Init, ProcessError> {
     let sys = |what| move |source| ProcessError::Sys { what, source };
+    check_preserved_fds(opts.preserve_fds)?;
     let proc = ProcHandle::open().map_err(sys("open /proc"))?;
+    // Read here, in the host's mount namespace: the init uses only this copy.
+    let facts = facts::KernelFacts::read(&proc)?;
     let joins =
         namespaces::open_joins(opts.bundle).map_err(|e| ProcessError::Runtime(e.to_string()))?;
     let flags =
@@ -125,7 +136,7 @@ pub fn spawn(
         match clone::clone3(flags, into.as_ref().map(|f| f.as_fd())).map_err(sys("clone3"))? {
             clone::Forked::Child => {
                 drop(ours);
-                init::run(theirs, joins, opts, fifo)
+                init::run(theirs, joins, opts, fifo, &facts)
             }
             clone::Forked::Parent { pid, pidfd } => (pid, pidfd),
         };

@@ -14,6 +14,7 @@ fn invalid(msg: impl Into<String>) -> SpecError {
 /// Runs every check on `spec`.
 pub(super) fn check(spec: &Spec) -> Result<(), SpecError> {
     check_version(spec.version())?;
+    check_no_nul(spec)?;
     check_process(spec)?;
     check_mounts(spec)?;
     check_namespaces(spec)?;
@@ -44,6 +45,42 @@ pub(crate) fn check_version(v: &str) -> Result<(), SpecError> {
         )));
     }
     Ok(())
+}
+
+/// Every string of the spec goes to the kernel as a C string (args, env, paths, hook
+/// programs, mount options, sysctls, ids...), where a NUL byte would cut it short or
+/// fail the call with a bare EINVAL once the container starts; refuse it here, naming
+/// the field. Annotations are only ever passed on as JSON, so they may hold anything.
+fn check_no_nul(spec: &Spec) -> Result<(), SpecError> {
+    let doc = serde_json::to_value(spec).map_err(|e| invalid(e.to_string()))?;
+    let Some(top) = doc.as_object() else {
+        return Ok(());
+    };
+    for (key, value) in top.iter().filter(|(k, _)| *k != "annotations") {
+        if let Some(rest) = nul_in(value) {
+            return Err(invalid(format!("{key}{rest} contains a NUL byte")));
+        }
+    }
+    Ok(())
+}
+
+/// Where a NUL byte is in `v`, as a path suffix (`.env[2]`), if anywhere.
+fn nul_in(v: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => s.contains('\0').then(String::new),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| nul_in(x).map(|rest| format!("[{i}]{rest}"))),
+        Value::Object(o) => o.iter().find_map(|(k, x)| {
+            if k.contains('\0') {
+                return Some(format!(" key {k:?}"));
+            }
+            nul_in(x).map(|rest| format!(".{k}{rest}"))
+        }),
+        _ => None,
+    }
 }
 
 fn check_process(spec: &Spec) -> Result<(), SpecError> {
@@ -429,6 +466,42 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn nul_bytes_are_refused_naming_the_field() {
+        let cases = [
+            (
+                r#"{"process":{"env":["A=1","B=x\u0000y"]}}"#,
+                "process.env[1]",
+            ),
+            (
+                r#"{"process":{"args":["sh","-c\u0000"]}}"#,
+                "process.args[1]",
+            ),
+            (r#"{"process":{"cwd":"/a\u0000"}}"#, "process.cwd"),
+            (
+                r#"{"hooks":{"prestart":[{"path":"/bin/tr\u0000ue"}]}}"#,
+                "hooks.prestart[0].path",
+            ),
+            (
+                r#"{"hooks":{"startContainer":[{"path":"/bin/true","args":["t\u0000"]}]}}"#,
+                "hooks.startContainer[0].args[0]",
+            ),
+            (
+                r#"{"hooks":{"poststop":[{"path":"/bin/true","env":["X=\u0000"]}]}}"#,
+                "hooks.poststop[0].env[0]",
+            ),
+            (r#"{"hostname":"a\u0000b"}"#, "hostname"),
+        ];
+        for (patch, field) in cases {
+            let e = with(patch).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("{field} contains a NUL byte")),
+                "{patch}: {e}"
+            );
+        }
+        with(r#"{"annotations":{"k":"v\u0000"}}"#).unwrap();
     }
 
     #[test]

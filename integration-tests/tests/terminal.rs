@@ -176,3 +176,26 @@ fn run_with_terminal_sets_raw_mode_and_restores_it() {
     drop(master);
     let _ = reader.join();
 }
+
+/// With a non-root process user, the terminal belongs to that user (group unchanged),
+/// as runc leaves it: `podman run -it --user 1000` gets a tty it can use.
+#[test]
+fn the_terminal_belongs_to_the_process_user() {
+    let mut c = Ctr::new();
+    c.bundle.set("/process/terminal", serde_json::json!(true));
+    c.bundle.set(
+        "/process/user",
+        serde_json::json!({ "uid": 1000, "gid": 100 }),
+    );
+    c.bundle.probe(&["report", "--stat", "/dev/console"]);
+    let mut sock = ConsoleSocket::listen(&c.work().join("console.sock"));
+    let path = sock.path().to_str().unwrap().to_string();
+    c.create(&["--console-socket", &path]).ok();
+    let (master, _) = sock.receive();
+    c.start().ok();
+    let r = json_in(&read_pty(&master, Duration::from_secs(20)));
+    let tty = &r["stat"]["/dev/console"];
+    assert_eq!(tty["uid"], 1000, "{tty}");
+    assert_eq!(tty["type"], "char", "{tty}");
+    c.wait_status("stopped");
+}

@@ -20,6 +20,9 @@ pub(super) fn finalize(
     facts: &KernelFacts,
 ) -> Result<(), String> {
     let pdeathsig = parent_death_signal()?;
+    if process.terminal() == Some(true) {
+        give_terminal_to(process.user().uid())?;
+    }
     identity::switch_user(process.user(), proc, facts.ngroups_max).map_err(|e| e.to_string())?;
     // As runc: without a capabilities section the process keeps the init's sets.
     if let Some(caps) = process.capabilities() {
@@ -31,6 +34,25 @@ pub(super) fn finalize(
     }
     prctl(libc::PR_SET_DUMPABLE, 0)?;
     prctl(libc::PR_SET_PDEATHSIG, pdeathsig)
+}
+
+/// The container's terminal (our pty slave, as stdio) belongs to the process's user,
+/// group unchanged, as runc leaves it: `podman run -it --user 1000` needs it writable.
+fn give_terminal_to(uid: u32) -> Result<(), String> {
+    for fd in 0..3 {
+        // SAFETY: isatty and fchown on the stdio fds, which are ours.
+        if unsafe { libc::isatty(fd) } != 1 {
+            continue;
+        }
+        if unsafe { libc::fchown(fd, uid, u32::MAX) } != 0 {
+            let e = std::io::Error::last_os_error();
+            // The owner or the uid is not mapped in our user namespace: as runc, leave it.
+            if !matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::EPERM)) {
+                return Err(format!("chown the terminal to {uid}: {e}"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The current parent-death signal (0 for none).

@@ -110,6 +110,9 @@ fn steps(
     let hooks = b.spec.hooks().clone().unwrap_or_default();
     if let Some(h) = hooks.create_container() {
         // Before pivot on purpose: the hook's path resolves in the runtime's namespace.
+        // Its working directory is the container's root, as runc runs it.
+        std::env::set_current_dir(&b.rootfs)
+            .map_err(|e| format!("chdir to {}: {e}", b.rootfs.display()))?;
         hooks::run_all("createContainer", h, &state).map_err(|e| e.to_string())?;
     }
     rootfs::pivot(&ropts).map_err(|e| e.to_string())?;

@@ -42,3 +42,7 @@ cargo test --workspace
 # installs and boots itself.
 step "cgroup v2 suite in a VM (scripts/vm/run-cgroup-v2-tests.sh)"
 scripts/vm/run-cgroup-v2-tests.sh
+# runc's own integration suite (v1.1.5), where the machine has it (../shared/conformance):
+# any test runc passes here and quai fails, beyond scripts/runc-bats-expected.txt, fails CI.
+step "runc's integration suite (scripts/runc-bats.sh)"
+scripts/runc-bats.sh target/debug/quai

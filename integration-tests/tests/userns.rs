@@ -76,3 +76,36 @@ fn non_root_user_inside_userns() {
     let uid = host::proc_status(pid, "Uid").unwrap();
     assert_eq!(uid.split_whitespace().next(), Some("101000"));
 }
+
+/// Bind sources under directories only the host's root may enter (a private 0700
+/// bundle, runc's userns.bats) still work: the runtime opens them before the init, which
+/// is in the user namespace from its start, could.
+#[test]
+fn bind_sources_the_mapped_root_cannot_reach() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut c = userns_ctr();
+    for n in ["1", "2"] {
+        let dir = c.bundle.dir().join(format!("private-{n}"));
+        std::fs::create_dir_all(dir.join("dir")).unwrap();
+        std::fs::write(dir.join("dir/foo.txt"), format!("secret {n}\n")).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        // The rootfs belongs to the host's root: the mapped root cannot make the targets.
+        std::fs::create_dir_all(c.bundle.rootfs().join(format!("mnt/m{n}"))).unwrap();
+        c.bundle.add_mount(
+            &format!("/mnt/m{n}"),
+            "bind",
+            &format!("private-{n}/dir"),
+            &["bind"],
+        );
+    }
+    c.bundle.probe(&[
+        "report",
+        "--read",
+        "/mnt/m1/foo.txt",
+        "--read",
+        "/mnt/m2/foo.txt",
+    ]);
+    let r = c.run(&[]).ok().json();
+    assert_eq!(r["read"]["/mnt/m1/foo.txt"], "secret 1\n", "{r}");
+    assert_eq!(r["read"]["/mnt/m2/foo.txt"], "secret 2\n", "{r}");
+}

@@ -74,7 +74,7 @@ fn steps(
         .recv::<ToInit>()
         .map_err(|e| format!("waiting for the runtime: {e}"))?
     {
-        (ToInit::Go { idmap }, fds) => rootfs::IdmappedSources::from_parts(idmap, fds),
+        (ToInit::Go { idmap }, fds) => rootfs::PreparedSources::from_parts(idmap, fds),
         (other, _) => return Err(format!("unexpected message {other:?}")),
     };
     if b.makes_namespace(LinuxNamespaceType::User) {

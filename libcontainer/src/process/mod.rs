@@ -199,7 +199,7 @@ impl RuntimeSide<'_> {
         tryf!(namespaces::write_id_maps(self.proc, pid, self.opts.bundle)
             .map_err(|e| ProcessError::Runtime(e.to_string())));
         let (idmap, idmap_fds) =
-            tryf!(idmapped_sources(self.proc, pid, self.opts.bundle)).into_parts();
+            tryf!(prepared_sources(self.proc, pid, self.opts.bundle)).into_parts();
         let raw: Vec<i32> = idmap_fds.iter().map(|f| f.as_raw_fd()).collect();
         tryf!(self
             .ch
@@ -258,33 +258,30 @@ impl RuntimeSide<'_> {
     }
 }
 
-/// Id-mapped mounts must be made by host root, so the runtime prepares them for the
-/// init, mapped with the init's user namespace.
-fn idmapped_sources(
+/// Bind sources the init cannot open or map itself, prepared by the runtime: the
+/// sources of every bind mount when the container has a user namespace, and the
+/// id-mapped ones (mapped with the init's user namespace unless they bring their own).
+fn prepared_sources(
     proc: &ProcHandle,
     pid: i32,
     b: &Bundle,
-) -> Result<rootfs::IdmappedSources, ProcessError> {
-    let wanted = b.spec.mounts().iter().flatten().any(|m| {
-        m.options()
-            .iter()
-            .flatten()
-            .any(|o| o == "idmap" || o == "ridmap")
-    });
-    if !wanted {
-        return Ok(rootfs::IdmappedSources::none());
+) -> Result<rootfs::PreparedSources, ProcessError> {
+    let in_userns = b.namespace(crate::spec::LinuxNamespaceType::User).is_some();
+    if !rootfs::needs_prepared_sources(b, in_userns) {
+        return Ok(rootfs::PreparedSources::none());
     }
-    let userns = match b.namespace(crate::spec::LinuxNamespaceType::User) {
-        Some(_) => Some(
+    let userns = if in_userns {
+        Some(
             proc.open_ns(pid, "user")
                 .map_err(|source| ProcessError::Sys {
                     what: "open init's user namespace",
                     source,
                 })?,
-        ),
-        None => None,
+        )
+    } else {
+        None
     };
-    rootfs::open_idmapped_sources(b, userns.as_ref().map(|f| f.as_fd()))
+    rootfs::open_prepared_sources(b, userns.as_ref().map(|f| f.as_fd()))
         .map_err(|e| ProcessError::Runtime(e.to_string()))
 }
 

@@ -60,6 +60,20 @@ pub(super) fn bind_mount(
 ) -> Result<()> {
     let dest = m.destination();
     let src = host_source(ctx, m)?;
+    let prepared = index.and_then(|i| ctx.idmapped.get(i));
+    // A source the runtime cloned for us is attached as it is; opening it by path here,
+    // in the container's user namespace, may not even be allowed.
+    if let (Some(tree), None) = (prepared, opts.idmap) {
+        let st = sys::fstat(tree.as_fd()).map_err(io_err("stat bind source", &src))?;
+        let kind = source_kind(tree, &st, &src)?;
+        let target = if sys::is_dir(&st) {
+            open_dir_target(ctx, dest, kind)?
+        } else {
+            open_file_target(ctx, dest, kind)?
+        };
+        sys::move_mount(tree.as_fd(), target.as_fd()).map_err(|e| mount_err(m, e))?;
+        return finish_bind(ctx, dest, opts);
+    }
     let src_fd = open_source(&src, dest)?;
     let st = sys::fstat(src_fd.as_fd()).map_err(io_err("stat bind source", &src))?;
     let kind = source_kind(&src_fd, &st, &src)?;
@@ -69,7 +83,6 @@ pub(super) fn bind_mount(
         open_file_target(ctx, dest, kind)?
     };
     if let Some(map_recursive) = opts.idmap {
-        let prepared = index.and_then(|i| ctx.idmapped.get(i));
         super::idmap::attach(
             prepared,
             &src_fd,
@@ -89,6 +102,11 @@ pub(super) fn bind_mount(
         )
         .map_err(|e| mount_err(m, e))?;
     }
+    finish_bind(ctx, dest, opts)
+}
+
+/// The read-only/nosuid/... remount a bind needs, then propagation and attributes.
+fn finish_bind(ctx: &Ctx, dest: &Path, opts: &MountOptions) -> Result<()> {
     let extra = opts.remount_flags();
     if extra != 0 {
         remount(ctx, dest, libc::MS_BIND | extra)?;

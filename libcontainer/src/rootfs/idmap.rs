@@ -1,129 +1,18 @@
 //! Id-mapped bind mounts (`idmap`, `ridmap`). The kernel lets only a process with
 //! CAP_SYS_ADMIN over the filesystem (the host's root) id-map a host mount, and the init
 //! already runs inside the container's user namespace. So the parent makes the mapped
-//! mounts, detached, with [`open_idmapped_sources`], passes the fds to the init, and
+//! mounts, detached ([`super::sources`]), passes the fds to the init, and
 //! [`prepare_with`](super::prepare_with) attaches them with `move_mount`, as runc 1.2 does.
 
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use super::{io_err, options, sys, Result, RootfsError};
+use super::{io_err, sys, Result, RootfsError};
 use crate::rootdir::openat2;
-use crate::spec::{Bundle, LinuxIdMapping};
+use crate::spec::LinuxIdMapping;
 
-/// Detached, already id-mapped mounts for the spec's `idmap`/`ridmap` mounts, keyed by
-/// the mount's index in `mounts`.
-#[derive(Debug, Default)]
-pub struct IdmappedSources {
-    mounts: Vec<(usize, OwnedFd)>,
-}
-
-impl IdmappedSources {
-    /// No prepared mounts (a spec without `idmap`).
-    pub fn none() -> Self {
-        Self::default()
-    }
-
-    /// Splits into mount indices and fds, for sending to the init (`SCM_RIGHTS`).
-    pub fn into_parts(self) -> (Vec<usize>, Vec<OwnedFd>) {
-        self.mounts.into_iter().unzip()
-    }
-
-    /// Rebuilds from what [`into_parts`](Self::into_parts) gave, on the init's side.
-    pub fn from_parts(indices: Vec<usize>, fds: Vec<OwnedFd>) -> Self {
-        Self {
-            mounts: indices.into_iter().zip(fds).collect(),
-        }
-    }
-
-    /// The prepared mount for the spec mount at `index`.
-    pub(super) fn get(&self, index: usize) -> Option<&OwnedFd> {
-        self.mounts
-            .iter()
-            .find(|(i, _)| *i == index)
-            .map(|(_, fd)| fd)
-    }
-
-    /// True when nothing was prepared.
-    pub fn is_empty(&self) -> bool {
-        self.mounts.is_empty()
-    }
-}
-
-/// In the parent (host root), before the init mounts: clones each `idmap`/`ridmap` bind
-/// source and id-maps it with the mount's own `uidMappings`/`gidMappings` when it has
-/// them, else with `container_userns` (an fd of the container's `/proc/<pid>/ns/user`).
-pub fn open_idmapped_sources(
-    bundle: &Bundle,
-    container_userns: Option<BorrowedFd<'_>>,
-) -> Result<IdmappedSources> {
-    let mut out = IdmappedSources::default();
-    for (i, m) in bundle
-        .spec
-        .mounts()
-        .as_deref()
-        .unwrap_or(&[])
-        .iter()
-        .enumerate()
-    {
-        let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
-        let Some(map_recursive) = opts.idmap else {
-            continue;
-        };
-        let dest = m.destination();
-        let own_ns = match (m.uid_mappings(), m.gid_mappings()) {
-            (Some(u), Some(g)) => Some(
-                userns_with_maps(u, g)
-                    .map_err(io_err("create user namespace for idmap of", dest))?,
-            ),
-            (None, None) => None,
-            _ => {
-                return Err(unsupported(
-                    dest,
-                    "uidMappings and gidMappings must be given together",
-                ))
-            }
-        };
-        let userns = match (&own_ns, container_userns) {
-            (Some(fd), _) => fd.as_fd(),
-            (None, Some(fd)) => fd,
-            (None, None) => {
-                return Err(unsupported(
-                    dest,
-                    "the container has no user namespace and the mount no mappings",
-                ))
-            }
-        };
-        let src = m
-            .source()
-            .as_ref()
-            .ok_or_else(|| unsupported(dest, "an id-mapped mount needs a source"))?;
-        let src = bundle.dir.join(src);
-        let src_fd = openat2(libc::AT_FDCWD, &src, libc::O_PATH, 0, 0).map_err(|e| {
-            match e.raw_os_error() {
-                Some(libc::ENOENT) => RootfsError::MissingSource {
-                    source_path: src.clone(),
-                    dest: dest.clone(),
-                },
-                _ => io_err("open bind source", &src)(e),
-            }
-        })?;
-        out.mounts.push((
-            i,
-            map_tree(
-                src_fd.as_fd(),
-                opts.is_recursive(),
-                map_recursive,
-                userns.as_raw_fd(),
-                dest,
-            )?,
-        ));
-    }
-    Ok(out)
-}
-
-fn unsupported(dest: &Path, reason: &str) -> RootfsError {
+pub(super) fn unsupported(dest: &Path, reason: &str) -> RootfsError {
     RootfsError::Unsupported {
         what: "idmap".into(),
         path: dest.to_path_buf(),
@@ -132,7 +21,7 @@ fn unsupported(dest: &Path, reason: &str) -> RootfsError {
 }
 
 /// A detached clone of `src` (recursive for rbind) with MOUNT_ATTR_IDMAP set.
-fn map_tree(
+pub(super) fn map_tree(
     src: BorrowedFd<'_>,
     recursive: bool,
     map_recursive: bool,

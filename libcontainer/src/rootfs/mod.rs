@@ -19,6 +19,7 @@ mod options;
 mod pivot;
 mod propagation;
 mod shared;
+mod sources;
 mod symlinks;
 mod sys;
 mod target;
@@ -31,11 +32,11 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 pub use console::mount_console;
-pub use idmap::{open_idmapped_sources, IdmappedSources};
 pub use options::{
     known_mount_options, parse as parse_mount_options, parse_propagation, MountOptions,
 };
 pub use shared::unmount_under;
+pub use sources::{needs_prepared_sources, open_prepared_sources, PreparedSources};
 
 use crate::procfs::ProcHandle;
 use crate::rootdir::RootfsDir;
@@ -147,7 +148,7 @@ struct Ctx<'a> {
     /// We run in a user namespace: no mknod, and mount flags are locked.
     userns: bool,
     /// Id-mapped mounts the parent prepared.
-    idmapped: &'a IdmappedSources,
+    idmapped: &'a PreparedSources,
     /// The verified procfs, opened before any mount: names fds by their real path.
     proc: ProcHandle,
     /// The rootfs's own real path (through `proc`), stripped from targets' paths.
@@ -173,14 +174,14 @@ fn in_user_namespace() -> bool {
 
 /// In the new mount namespace, before hooks: propagation, rootfs bind, spec mounts, /dev.
 pub fn prepare(opts: &RootfsOptions) -> std::result::Result<(), RootfsError> {
-    prepare_with(opts, &IdmappedSources::none())
+    prepare_with(opts, &PreparedSources::none())
 }
 
-/// [`prepare`] with the id-mapped mounts the parent made ([`open_idmapped_sources`]);
+/// [`prepare`] with the bind sources the parent prepared ([`open_prepared_sources`]);
 /// needed for `idmap`/`ridmap` mounts when the init runs in a user namespace.
 pub fn prepare_with(
     opts: &RootfsOptions,
-    idmapped: &IdmappedSources,
+    idmapped: &PreparedSources,
 ) -> std::result::Result<(), RootfsError> {
     let bundle = opts.bundle;
     // In the runtime's own mount namespace nothing outside the rootfs may change.

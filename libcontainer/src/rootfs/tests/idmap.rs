@@ -5,7 +5,7 @@ use std::os::unix::fs::MetadataExt;
 
 use super::*;
 use crate::rootfs::idmap::userns_with_maps;
-use crate::rootfs::{open_idmapped_sources, pivot, prepare_with, RootfsOptions};
+use crate::rootfs::{open_prepared_sources, pivot, prepare_with, RootfsOptions};
 use crate::spec::LinuxIdMapping;
 
 fn mapping(container: u32, host: u32, size: u32) -> LinuxIdMapping {
@@ -35,7 +35,7 @@ fn mount_mappings_shift_owners() {
     let status = in_child(|| {
         private_mount_ns(libc::CLONE_NEWNS)?;
         let sources =
-            open_idmapped_sources(&tb.bundle, None).map_err(|e| format!("open sources: {e}"))?;
+            open_prepared_sources(&tb.bundle, None).map_err(|e| format!("open sources: {e}"))?;
         let opts = RootfsOptions {
             bundle: &tb.bundle,
             no_pivot: false,
@@ -67,7 +67,7 @@ fn parent_prepared_mount_attaches_inside_user_namespace() {
             &[mapping(0, 0, 1)],
         )
         .map_err(|e| format!("userns: {e}"))?;
-        let sources = open_idmapped_sources(&tb.bundle, Some(std::os::fd::AsFd::as_fd(&ns)))
+        let sources = open_prepared_sources(&tb.bundle, Some(std::os::fd::AsFd::as_fd(&ns)))
             .map_err(|e| format!("open sources: {e}"))?;
         // Now become the init: inside the user namespace, then a new mount namespace.
         // SAFETY: the forked child is single-threaded.

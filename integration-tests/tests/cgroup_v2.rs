@@ -980,3 +980,31 @@ fn unreadable_state_is_force_deleted_on_v2() {
     c.delete(&["--force"]).ok();
     c.assert_gone(Some(pid));
 }
+
+/// A cgroup that is frozen already (`cgroup.freeze` 1) is refused at create with
+/// runc's words, before anything is made; the cgroup, not ours, is left as it was.
+#[test]
+fn a_pre_existing_frozen_cgroup_is_refused_on_v2() {
+    if !in_vm() {
+        return;
+    }
+    let mut c = Ctr::new();
+    let path = format!("/quai-it-frozen/{}", c.id);
+    let dir = host_dir(&path);
+    std::fs::create_dir_all(&dir).expect("make the cgroup");
+    std::fs::write(dir.join("cgroup.freeze"), "1").expect("freeze it");
+    c.bundle.set("/linux/cgroupsPath", json!(path));
+    c.bundle.probe(&["sleep", "forever"]);
+    let out = c.create(&[]);
+    let still_there = dir.exists();
+    let _ = std::fs::remove_dir(&dir);
+    let _ = std::fs::remove_dir(dir.parent().unwrap());
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stderr
+            .contains("container's cgroup unexpectedly frozen"),
+        "{out}"
+    );
+    assert!(still_there, "create removed a cgroup it did not make");
+    assert!(!c.root().join(&c.id).exists(), "state directory left");
+}

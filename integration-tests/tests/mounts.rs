@@ -392,3 +392,15 @@ fn rnorelatime_does_not_make_strictatime() {
         assert!(!has_opt(m, "noatime"), "{m}");
     }
 }
+
+/// procfs onto a symlink the image planted at /proc is refused in runc's words, which
+/// runc's mask.bats matches.
+#[test]
+fn procfs_on_a_symlink_is_refused_in_runcs_words() {
+    let mut c = Ctr::new();
+    let proc_dir = c.bundle.rootfs().join("proc");
+    let _ = std::fs::remove_dir(&proc_dir);
+    std::os::unix::fs::symlink("/symlink", &proc_dir).unwrap();
+    let out = c.create(&[]);
+    integration_tests::check::one_clear_error(&c, out, &["must be mounted on ordinary directory"]);
+}

@@ -10,6 +10,7 @@ mod default;
 mod validate;
 
 pub use default::default_spec;
+pub use validate::{is_supported, Unsupported, UNSUPPORTED};
 
 use std::path::{Path, PathBuf};
 

@@ -80,6 +80,12 @@ pub fn name(cap: Capability) -> String {
     format!("CAP_{cap}")
 }
 
+/// Every capability this runtime knows, by its `CAP_…` name in kernel order (for
+/// `features`): the names a spec may use in any of the five sets.
+pub fn known_names() -> Vec<String> {
+    NAMES.iter().map(|n| format!("CAP_{n}")).collect()
+}
+
 /// The highest capability number this kernel knows, read through the verified host
 /// procfs. The runtime reads it before the container's rootfs exists: a path the
 /// container can reach (its own /proc, or an image's `/proc` directory) could lie and

@@ -9,7 +9,8 @@
 //! 2. The mechanisms, each knowing only layer 1: [`namespaces`], [`rootfs`], [`cgroups`],
 //!    [`capabilities`], [`identity`], [`limits`], [`hooks`], [`tty`].
 //! 3. [`process`]: the parent/init protocol that composes the mechanisms.
-//! 4. [`container`]: the lifecycle, the state on disk and the public API.
+//! 4. [`container`]: the lifecycle, the state on disk and the public API; [`features`]: the
+//!    runtime-spec features document, read from the tables of the layers below.
 //!
 //! Embedders start with [`container::ContainerBuilder`].
 
@@ -33,8 +34,10 @@ pub mod tty;
 pub mod process;
 
 pub mod container;
+pub mod features;
 
 mod error;
 #[cfg(test)]
 mod test_support;
 pub use error::{Error, Result};
+pub use features::features;

@@ -43,6 +43,18 @@ fn sys(what: impl Into<String>) -> impl FnOnce(nix::Error) -> NamespaceError {
     }
 }
 
+/// Every namespace type the runtime makes or joins (for `features`).
+pub const KINDS: [LinuxNamespaceType; 8] = [
+    LinuxNamespaceType::Cgroup,
+    LinuxNamespaceType::Ipc,
+    LinuxNamespaceType::Mount,
+    LinuxNamespaceType::Network,
+    LinuxNamespaceType::Pid,
+    LinuxNamespaceType::Time,
+    LinuxNamespaceType::User,
+    LinuxNamespaceType::Uts,
+];
+
 /// The kernel's name for a namespace type.
 pub fn kind_name(t: LinuxNamespaceType) -> &'static str {
     match t {

@@ -106,6 +106,8 @@ pub enum Command {
     Checkpoint(CheckpointArgs),
     /// Restore a container from a previous checkpoint.
     Restore(RestoreArgs),
+    /// Show the enabled features (the runtime-spec features JSON).
+    Features,
 }
 
 /// A command that takes only the container id.

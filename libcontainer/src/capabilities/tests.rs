@@ -191,3 +191,12 @@ fn numbers_match_the_kernel_names() {
     assert_eq!(number(Capability::CheckpointRestore), 40);
     assert_eq!(name(Capability::NetBindService), "CAP_NET_BIND_SERVICE");
 }
+
+#[test]
+fn every_known_name_parses_to_its_kernel_number() {
+    for (i, name) in known_names().iter().enumerate() {
+        let cap: Capability = serde_json::from_value(serde_json::Value::String(name.clone()))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(number(cap) as usize, i, "{name}");
+    }
+}

@@ -41,6 +41,30 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::{LinuxDevice, LinuxResources};
 
+/// What this build's cgroup code drives, whatever the host has (for `features`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Support {
+    /// The [`v1`] driver (and [`hybrid`]).
+    pub v1: bool,
+    /// The [`v2`] driver.
+    pub v2: bool,
+    /// A [`systemd`] driver for the system instance.
+    pub systemd: bool,
+    /// A [`systemd`] driver for user instances.
+    pub systemd_user: bool,
+    /// `linux.resources.rdma` (written by both [`v1`] and [`v2`]).
+    pub rdma: bool,
+}
+
+/// The cgroup support of this build.
+pub const SUPPORT: Support = Support {
+    v1: true,
+    v2: true,
+    systemd: systemd::DRIVER_BUILT_IN,
+    systemd_user: systemd::DRIVER_BUILT_IN,
+    rdma: true,
+};
+
 /// Why a cgroup step failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CgroupError {

@@ -11,6 +11,16 @@ use crate::spec::Hook;
 
 pub use run::{run_one, HookFailure};
 
+/// The hook lists this runtime runs, in the order of a container's life (for `features`).
+pub const KNOWN: [&str; 6] = [
+    "prestart",
+    "createRuntime",
+    "createContainer",
+    "startContainer",
+    "poststart",
+    "poststop",
+];
+
 /// Why a hook failed.
 #[derive(Debug, thiserror::Error)]
 pub enum HookError {

@@ -4,6 +4,7 @@
 mod create;
 mod delete;
 mod events;
+mod features;
 mod kill;
 pub mod later;
 mod list;
@@ -33,6 +34,7 @@ pub fn dispatch(global: &Global, cmd: Command, log: &mut Logger) -> Result<i32, 
         Command::Delete(a) => delete::run(&root, &a, log),
         Command::List(a) => list::run(&root, &a),
         Command::Spec(a) => spec::run(&a),
+        Command::Features => features::run(),
         Command::Exec(_) => later::not_implemented("exec"),
         Command::Pause(a) => pause::pause(&root, &a.id),
         Command::Resume(a) => pause::resume(&root, &a.id),

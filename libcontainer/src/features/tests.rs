@@ -1,0 +1,52 @@
+use super::*;
+use crate::spec::UNSUPPORTED;
+
+#[test]
+fn json_keys_are_the_runtime_specs() {
+    let v = serde_json::to_value(features()).unwrap();
+    assert_eq!(v["ociVersionMin"], "1.0.0");
+    assert_eq!(v["ociVersionMax"], "1.3.0");
+    for key in [
+        "namespaces",
+        "capabilities",
+        "cgroup",
+        "seccomp",
+        "apparmor",
+        "selinux",
+        "intelRdt",
+        "memoryPolicy",
+        "mountExtensions",
+        "netDevices",
+    ] {
+        assert!(v["linux"].get(key).is_some(), "linux.{key} missing: {v}");
+    }
+    assert!(v["linux"]["cgroup"].get("systemdUser").is_some());
+    assert!(v["linux"]["mountExtensions"]["idmap"]["enabled"].is_boolean());
+    assert!(v["potentiallyUnsafeConfigAnnotations"].is_array());
+}
+
+#[test]
+fn claims_follow_the_validators_refusals() {
+    let f = features();
+    for u in UNSUPPORTED {
+        let claimed = match u.field {
+            "linux.seccomp" => f.linux.seccomp.enabled,
+            "linux.intelRdt" => f.linux.intel_rdt.enabled,
+            "linux.netDevices" => f.linux.net_devices.enabled,
+            "linux.memoryPolicy" => !f.linux.memory_policy.modes.is_empty(),
+            // Fields with no entry in the features document.
+            _ => false,
+        };
+        assert!(!claimed, "{} is refused but claimed", u.field);
+    }
+}
+
+#[test]
+fn namespace_names_parse_as_spec_namespace_types() {
+    for n in features().linux.namespaces {
+        let t: oci_spec::runtime::LinuxNamespaceType =
+            serde_json::from_value(serde_json::Value::String(n.clone()))
+                .unwrap_or_else(|e| panic!("{n}: {e}"));
+        assert_eq!(namespace_name(t), n);
+    }
+}

@@ -1,7 +1,7 @@
 //! `create`: from a bundle to an init waiting on the exec fifo, with the state on disk.
 //! Whatever fails on the way is undone, so a refused bundle leaves nothing behind.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -10,7 +10,7 @@ use super::{Container, ContainerBuilder, ContainerError, Status};
 use crate::cgroups::{self, Cgroup, Layout};
 use crate::process::{self, InitOptions, Observer};
 use crate::procfs::ProcHandle;
-use crate::spec::Bundle;
+use crate::spec::{Bundle, Spec};
 use crate::{hooks, tty, Result};
 
 impl ContainerBuilder {
@@ -20,7 +20,28 @@ impl ContainerBuilder {
         // Before anything is made: every fd we are to pass must be one we were passed.
         process::check_preserved_fds(self.preserve_fds.saturating_add(socket_activation().0))?;
         let b = Bundle::load(bundle)?;
+        self.create_bundle(b)
+    }
+
+    /// Creates the container from a spec built in memory, with its root filesystem at
+    /// `rootfs`: no `config.json` on disk. The spec is validated as a loaded one is;
+    /// its `root.path` becomes `rootfs`, and the state's `bundle` is the rootfs's
+    /// parent directory (where relative bind sources resolve), so `state`, `list` and
+    /// the hooks see a real directory.
+    pub fn create_from_spec(self, spec: Spec, rootfs: &Path) -> Result<Container> {
+        process::check_preserved_fds(self.preserve_fds.saturating_add(socket_activation().0))?;
+        let b = Bundle::from_spec(spec, rootfs)?;
+        self.create_bundle(b)
+    }
+
+    fn create_bundle(self, b: Bundle) -> Result<Container> {
         let terminal = b.process().terminal() == Some(true);
+        if terminal && self.stdio.iter().any(Option::is_some) {
+            return Err(ContainerError::Console(
+                "cannot give stdio fds to a process with a terminal: its stdio is the pty",
+            )
+            .into());
+        }
         if terminal && self.detach && self.console_socket.is_none() {
             return Err(ContainerError::Console(
                 "cannot allocate tty if quai will detach without setting console socket",
@@ -139,6 +160,10 @@ impl ContainerBuilder {
             no_new_keyring: self.no_new_keyring,
             preserve_fds: self.preserve_fds.saturating_add(listen_fds),
             extra_env,
+            stdio: self
+                .stdio
+                .each_ref()
+                .map(|fd| fd.as_ref().map(|fd| fd.as_raw_fd())),
             close_in_init: vec![dir.lock_fd()],
         };
         if !self.detach {
@@ -267,3 +292,6 @@ impl Observer for CreateObserver<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -11,6 +11,10 @@
 //! c.delete(true)?;
 //! # Ok::<(), libcontainer::Error>(())
 //! ```
+//!
+//! Without a bundle on disk, [`ContainerBuilder::create_from_spec`] takes a spec built
+//! in memory and a rootfs path, and [`ContainerBuilder::stdout`] (and `stdin`,
+//! `stderr`) give the process the caller's fds: see `examples/in_memory.rs`.
 
 mod create;
 mod id;
@@ -181,6 +185,8 @@ pub struct ContainerBuilder {
     preserve_fds: u32,
     detach: bool,
     systemd_cgroup: bool,
+    /// The process's stdin, stdout, stderr when the caller gives them.
+    stdio: [Option<std::sync::Arc<OwnedFd>>; 3],
 }
 
 impl ContainerBuilder {
@@ -196,7 +202,28 @@ impl ContainerBuilder {
             preserve_fds: 0,
             detach: false,
             systemd_cgroup: false,
+            stdio: [None, None, None],
         })
+    }
+
+    /// The container process reads `fd` as its stdin instead of the caller's own.
+    /// The builder keeps it until `create` returns (a pipe's end is then the
+    /// container's alone). Not with `process.terminal`, whose stdio is the pty.
+    pub fn stdin(mut self, fd: impl Into<OwnedFd>) -> Self {
+        self.stdio[0] = Some(std::sync::Arc::new(fd.into()));
+        self
+    }
+
+    /// The container process writes its stdout to `fd` (see [`ContainerBuilder::stdin`]).
+    pub fn stdout(mut self, fd: impl Into<OwnedFd>) -> Self {
+        self.stdio[1] = Some(std::sync::Arc::new(fd.into()));
+        self
+    }
+
+    /// The container process writes its stderr to `fd` (see [`ContainerBuilder::stdin`]).
+    pub fn stderr(mut self, fd: impl Into<OwnedFd>) -> Self {
+        self.stdio[2] = Some(std::sync::Arc::new(fd.into()));
+        self
     }
 
     /// Let systemd make the cgroups (`--systemd-cgroup`), with `slice:prefix:name`

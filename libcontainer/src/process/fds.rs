@@ -1,4 +1,5 @@
-//! The fds a container's process gets besides stdio. `--preserve-fds N` (and systemd's
+//! The fds a container's process gets: the stdio an embedder gives, and besides stdio,
+//! the preserved ones. `--preserve-fds N` (and systemd's
 //! `LISTEN_FDS`) pass fds 3..3+N of the caller, and each must be one the caller really
 //! passed: open, and inheritable. Every fd the runtime opens itself is close-on-exec (Rust
 //! and our wrappers always set it), so an fd in that range that is close-on-exec is the
@@ -6,6 +7,7 @@
 //! refused, never made inheritable: whatever N says, none of them reaches the container.
 
 use std::io;
+use std::os::fd::RawFd;
 
 use super::ProcessError;
 
@@ -42,6 +44,37 @@ pub(super) fn close_fds_on_exec(n: u32) -> Result<(), String> {
     };
     if r != 0 {
         return Err(format!("close_range: {}", io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+/// In the init: makes the caller's fds (where given) its stdin, stdout and stderr,
+/// inheritable. Each is first copied above 2, so one given fd can never be overwritten
+/// by another's `dup2` (stdout given as fd 0, say) before it is installed.
+pub(super) fn install_stdio(stdio: &[Option<RawFd>; 3]) -> Result<(), String> {
+    let mut copies = [None; 3];
+    for (i, fd) in stdio.iter().enumerate() {
+        let Some(fd) = *fd else { continue };
+        // SAFETY: F_DUPFD_CLOEXEC only makes a new fd; a bad `fd` fails with EBADF.
+        let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+        if copy < 0 {
+            return Err(format!(
+                "stdio fd {fd} for fd {i}: {}",
+                io::Error::last_os_error()
+            ));
+        }
+        copies[i] = Some(copy);
+    }
+    for (target, copy) in copies.iter().enumerate() {
+        let Some(copy) = *copy else { continue };
+        // SAFETY: dup2 between fds we hold; the new fd 0-2 is not close-on-exec.
+        let r = unsafe { libc::dup2(copy, target as RawFd) };
+        let err = io::Error::last_os_error();
+        // SAFETY: `copy` was made above and is owned by nothing else.
+        unsafe { libc::close(copy) };
+        if r < 0 {
+            return Err(format!("making fd {target} the given stdio (dup2): {err}"));
+        }
     }
     Ok(())
 }

@@ -65,6 +65,9 @@ pub struct InitOptions<'a> {
     pub preserve_fds: u32,
     /// Variables added to the process's environment (LISTEN_FDS, LISTEN_PID).
     pub extra_env: Vec<String>,
+    /// The caller's fds for the process's stdin, stdout and stderr (`None`: the
+    /// runtime's own is inherited), installed as 0, 1 and 2 by the init.
+    pub stdio: [Option<std::os::fd::RawFd>; 3],
     /// fds of the runtime the init must close at once (the state lock, which the
     /// init would otherwise hold until `start`).
     pub close_in_init: Vec<i32>,

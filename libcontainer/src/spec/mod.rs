@@ -84,6 +84,34 @@ impl Bundle {
         Ok(Self { dir, spec, rootfs })
     }
 
+    /// A bundle from a spec built in memory and the root filesystem at `rootfs`, for
+    /// embedders with no `config.json` on disk. `root.path` becomes `rootfs` (absolute,
+    /// canonical; `root.readonly` is kept), and the bundle directory is the rootfs's
+    /// parent: relative bind sources resolve there, and the state and hooks report it.
+    /// The spec is validated as [`Bundle::load`] validates a loaded one.
+    pub fn from_spec(mut spec: Spec, rootfs: &Path) -> Result<Self, SpecError> {
+        let rootfs = std::fs::canonicalize(rootfs).map_err(|source| SpecError::Read {
+            path: rootfs.to_path_buf(),
+            source,
+        })?;
+        if !rootfs.is_dir() {
+            return Err(SpecError::Invalid(format!(
+                "rootfs {} is not a directory",
+                rootfs.display()
+            )));
+        }
+        let readonly = spec.root().as_ref().and_then(|r| r.readonly());
+        let mut root = oci_spec::runtime::Root::default();
+        root.set_path(rootfs.clone());
+        root.set_readonly(readonly);
+        spec.set_root(Some(root));
+        let dir = rootfs
+            .parent()
+            .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
+        validate::check(&spec)?;
+        Ok(Self { dir, spec, rootfs })
+    }
+
     /// The container process; validation guarantees it is present.
     pub fn process(&self) -> &Process {
         self.spec
@@ -155,3 +183,6 @@ pub fn parse(text: &str) -> Result<Spec, SpecError> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,60 @@
+//! `Bundle::from_spec`: a spec built in memory, a rootfs on disk, no `config.json`.
+
+use super::*;
+
+/// A fresh directory with a `rootfs` directory in it (removed by the caller).
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("quai-spec-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("rootfs")).unwrap();
+    dir
+}
+
+fn spec_with(extra: serde_json::Value) -> Spec {
+    let mut v = serde_json::json!({
+        "ociVersion": "1.3.0",
+        "process": { "args": ["/bin/true"], "cwd": "/", "user": { "uid": 0, "gid": 0 } },
+        "root": { "path": "elsewhere", "readonly": true },
+        "linux": { "namespaces": [{ "type": "mount" }] }
+    });
+    if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+        for (k, x) in e {
+            o.insert(k.clone(), x.clone());
+        }
+    }
+    serde_json::from_value(v).unwrap()
+}
+
+#[test]
+fn root_is_the_given_rootfs_and_the_bundle_its_parent() {
+    let dir = scratch("ok");
+    // A relative, uncanonical path: recorded absolute and canonical.
+    let given = dir.join("rootfs/../rootfs");
+    let b = Bundle::from_spec(spec_with(serde_json::json!({})), &given).unwrap();
+    let real = std::fs::canonicalize(dir.join("rootfs")).unwrap();
+    assert_eq!(b.rootfs, real);
+    assert_eq!(b.dir, real.parent().unwrap());
+    let root = b.spec.root().as_ref().unwrap();
+    assert_eq!(root.path(), &real, "root.path follows the given rootfs");
+    assert_eq!(root.readonly(), Some(true), "root.readonly is kept");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_missing_rootfs_and_an_invalid_spec_are_refused() {
+    let dir = scratch("bad");
+    let e = Bundle::from_spec(spec_with(serde_json::json!({})), &dir.join("nope"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("nope"), "{e}");
+    let seccomp = spec_with(serde_json::json!({
+        "linux": {
+            "namespaces": [{ "type": "mount" }],
+            "seccomp": { "defaultAction": "SCMP_ACT_ALLOW" }
+        }
+    }));
+    let e = Bundle::from_spec(seccomp, &dir.join("rootfs"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("linux.seccomp is not supported"), "{e}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -23,148 +23,97 @@ enum Opt {
 
 const ATIME: u64 = libc::MOUNT_ATTR__ATIME;
 
-/// The table of every option word that is not filesystem data.
-fn lookup(word: &str) -> Option<Opt> {
+/// Every option word that is not filesystem data, and what it does: the parser's table,
+/// which `features` lists as is.
+const TABLE: &[(&str, Opt)] = {
     use Opt::*;
-    Some(match word {
-        "defaults" => Set(0),
-        "ro" => Set(libc::MS_RDONLY),
-        "rw" => Clear(libc::MS_RDONLY),
-        "nosuid" => Set(libc::MS_NOSUID),
-        "suid" => Clear(libc::MS_NOSUID),
-        "nodev" => Set(libc::MS_NODEV),
-        "dev" => Clear(libc::MS_NODEV),
-        "noexec" => Set(libc::MS_NOEXEC),
-        "exec" => Clear(libc::MS_NOEXEC),
-        "sync" => Set(libc::MS_SYNCHRONOUS),
-        "async" => Clear(libc::MS_SYNCHRONOUS),
-        "dirsync" => Set(libc::MS_DIRSYNC),
-        "remount" => Set(libc::MS_REMOUNT),
-        "mand" => Set(libc::MS_MANDLOCK),
-        "nomand" => Clear(libc::MS_MANDLOCK),
-        "atime" => Clear(libc::MS_NOATIME),
-        "noatime" => Set(libc::MS_NOATIME),
-        "diratime" => Clear(libc::MS_NODIRATIME),
-        "nodiratime" => Set(libc::MS_NODIRATIME),
-        "relatime" => Set(libc::MS_RELATIME),
-        "norelatime" => Clear(libc::MS_RELATIME),
-        "strictatime" => Set(libc::MS_STRICTATIME),
-        "nostrictatime" => Clear(libc::MS_STRICTATIME),
-        "lazytime" => Set(libc::MS_LAZYTIME),
-        "nolazytime" => Clear(libc::MS_LAZYTIME),
-        "iversion" => Set(libc::MS_I_VERSION),
-        "noiversion" => Clear(libc::MS_I_VERSION),
-        "silent" => Set(libc::MS_SILENT),
-        "loud" => Clear(libc::MS_SILENT),
-        "nosymfollow" => Set(libc::MS_NOSYMFOLLOW),
-        "symfollow" => Clear(libc::MS_NOSYMFOLLOW),
-        "bind" => Set(libc::MS_BIND),
-        "rbind" => Set(libc::MS_BIND | libc::MS_REC),
-        "private" => Propagation(libc::MS_PRIVATE),
-        "rprivate" => Propagation(libc::MS_PRIVATE | libc::MS_REC),
-        "shared" => Propagation(libc::MS_SHARED),
-        "rshared" => Propagation(libc::MS_SHARED | libc::MS_REC),
-        "slave" => Propagation(libc::MS_SLAVE),
-        "rslave" => Propagation(libc::MS_SLAVE | libc::MS_REC),
-        "unbindable" => Propagation(libc::MS_UNBINDABLE),
-        "runbindable" => Propagation(libc::MS_UNBINDABLE | libc::MS_REC),
-        "rro" => Recursive(libc::MOUNT_ATTR_RDONLY, 0),
-        "rrw" => Recursive(0, libc::MOUNT_ATTR_RDONLY),
-        "rnosuid" => Recursive(libc::MOUNT_ATTR_NOSUID, 0),
-        "rsuid" => Recursive(0, libc::MOUNT_ATTR_NOSUID),
-        "rnodev" => Recursive(libc::MOUNT_ATTR_NODEV, 0),
-        "rdev" => Recursive(0, libc::MOUNT_ATTR_NODEV),
-        "rnoexec" => Recursive(libc::MOUNT_ATTR_NOEXEC, 0),
-        "rexec" => Recursive(0, libc::MOUNT_ATTR_NOEXEC),
-        "rnodiratime" => Recursive(libc::MOUNT_ATTR_NODIRATIME, 0),
-        "rdiratime" => Recursive(0, libc::MOUNT_ATTR_NODIRATIME),
-        "rnosymfollow" => Recursive(libc::MOUNT_ATTR_NOSYMFOLLOW, 0),
-        "rsymfollow" => Recursive(0, libc::MOUNT_ATTR_NOSYMFOLLOW),
+    &[
+        ("defaults", Set(0)),
+        ("ro", Set(libc::MS_RDONLY)),
+        ("rw", Clear(libc::MS_RDONLY)),
+        ("nosuid", Set(libc::MS_NOSUID)),
+        ("suid", Clear(libc::MS_NOSUID)),
+        ("nodev", Set(libc::MS_NODEV)),
+        ("dev", Clear(libc::MS_NODEV)),
+        ("noexec", Set(libc::MS_NOEXEC)),
+        ("exec", Clear(libc::MS_NOEXEC)),
+        ("sync", Set(libc::MS_SYNCHRONOUS)),
+        ("async", Clear(libc::MS_SYNCHRONOUS)),
+        ("dirsync", Set(libc::MS_DIRSYNC)),
+        ("remount", Set(libc::MS_REMOUNT)),
+        ("mand", Set(libc::MS_MANDLOCK)),
+        ("nomand", Clear(libc::MS_MANDLOCK)),
+        ("atime", Clear(libc::MS_NOATIME)),
+        ("noatime", Set(libc::MS_NOATIME)),
+        ("diratime", Clear(libc::MS_NODIRATIME)),
+        ("nodiratime", Set(libc::MS_NODIRATIME)),
+        ("relatime", Set(libc::MS_RELATIME)),
+        ("norelatime", Clear(libc::MS_RELATIME)),
+        ("strictatime", Set(libc::MS_STRICTATIME)),
+        ("nostrictatime", Clear(libc::MS_STRICTATIME)),
+        ("lazytime", Set(libc::MS_LAZYTIME)),
+        ("nolazytime", Clear(libc::MS_LAZYTIME)),
+        ("iversion", Set(libc::MS_I_VERSION)),
+        ("noiversion", Clear(libc::MS_I_VERSION)),
+        ("silent", Set(libc::MS_SILENT)),
+        ("loud", Clear(libc::MS_SILENT)),
+        ("nosymfollow", Set(libc::MS_NOSYMFOLLOW)),
+        ("symfollow", Clear(libc::MS_NOSYMFOLLOW)),
+        ("bind", Set(libc::MS_BIND)),
+        ("rbind", Set(libc::MS_BIND | libc::MS_REC)),
+        ("private", Propagation(libc::MS_PRIVATE)),
+        ("rprivate", Propagation(libc::MS_PRIVATE | libc::MS_REC)),
+        ("shared", Propagation(libc::MS_SHARED)),
+        ("rshared", Propagation(libc::MS_SHARED | libc::MS_REC)),
+        ("slave", Propagation(libc::MS_SLAVE)),
+        ("rslave", Propagation(libc::MS_SLAVE | libc::MS_REC)),
+        ("unbindable", Propagation(libc::MS_UNBINDABLE)),
+        (
+            "runbindable",
+            Propagation(libc::MS_UNBINDABLE | libc::MS_REC),
+        ),
+        ("rro", Recursive(libc::MOUNT_ATTR_RDONLY, 0)),
+        ("rrw", Recursive(0, libc::MOUNT_ATTR_RDONLY)),
+        ("rnosuid", Recursive(libc::MOUNT_ATTR_NOSUID, 0)),
+        ("rsuid", Recursive(0, libc::MOUNT_ATTR_NOSUID)),
+        ("rnodev", Recursive(libc::MOUNT_ATTR_NODEV, 0)),
+        ("rdev", Recursive(0, libc::MOUNT_ATTR_NODEV)),
+        ("rnoexec", Recursive(libc::MOUNT_ATTR_NOEXEC, 0)),
+        ("rexec", Recursive(0, libc::MOUNT_ATTR_NOEXEC)),
+        ("rnodiratime", Recursive(libc::MOUNT_ATTR_NODIRATIME, 0)),
+        ("rdiratime", Recursive(0, libc::MOUNT_ATTR_NODIRATIME)),
+        ("rnosymfollow", Recursive(libc::MOUNT_ATTR_NOSYMFOLLOW, 0)),
+        ("rsymfollow", Recursive(0, libc::MOUNT_ATTR_NOSYMFOLLOW)),
         // The atime modes are one field: the kernel wants all of it cleared when any
         // mode is set (RELATIME is 0, the default).
-        "rnoatime" => Recursive(libc::MOUNT_ATTR_NOATIME, ATIME),
-        "ratime" | "rrelatime" | "rnostrictatime" => Recursive(libc::MOUNT_ATTR_RELATIME, ATIME),
-        "rstrictatime" => Recursive(libc::MOUNT_ATTR_STRICTATIME, ATIME),
+        ("rnoatime", Recursive(libc::MOUNT_ATTR_NOATIME, ATIME)),
+        ("ratime", Recursive(libc::MOUNT_ATTR_RELATIME, ATIME)),
+        ("rrelatime", Recursive(libc::MOUNT_ATTR_RELATIME, ATIME)),
+        (
+            "rnostrictatime",
+            Recursive(libc::MOUNT_ATTR_RELATIME, ATIME),
+        ),
+        (
+            "rstrictatime",
+            Recursive(libc::MOUNT_ATTR_STRICTATIME, ATIME),
+        ),
         // runc 1.1.5 clears MOUNT_ATTR_RELATIME, which is 0: nothing changes, as
         // `norelatime` (clearing MS_RELATIME) changes nothing; never strictatime.
-        "rnorelatime" => Recursive(0, 0),
-        "tmpcopyup" => TmpCopyUp,
-        "idmap" => Idmap(false),
-        "ridmap" => Idmap(true),
-        _ => return None,
-    })
-}
+        ("rnorelatime", Recursive(0, 0)),
+        ("tmpcopyup", TmpCopyUp),
+        ("idmap", Idmap(false)),
+        ("ridmap", Idmap(true)),
+    ]
+};
 
-/// Every option word with a meaning beyond filesystem data (for `features`).
-const KNOWN: &[&str] = &[
-    "defaults",
-    "ro",
-    "rw",
-    "nosuid",
-    "suid",
-    "nodev",
-    "dev",
-    "noexec",
-    "exec",
-    "sync",
-    "async",
-    "dirsync",
-    "remount",
-    "mand",
-    "nomand",
-    "atime",
-    "noatime",
-    "diratime",
-    "nodiratime",
-    "relatime",
-    "norelatime",
-    "strictatime",
-    "nostrictatime",
-    "lazytime",
-    "nolazytime",
-    "iversion",
-    "noiversion",
-    "silent",
-    "loud",
-    "nosymfollow",
-    "symfollow",
-    "bind",
-    "rbind",
-    "private",
-    "rprivate",
-    "shared",
-    "rshared",
-    "slave",
-    "rslave",
-    "unbindable",
-    "runbindable",
-    "rro",
-    "rrw",
-    "rnosuid",
-    "rsuid",
-    "rnodev",
-    "rdev",
-    "rnoexec",
-    "rexec",
-    "rnodiratime",
-    "rdiratime",
-    "rnosymfollow",
-    "rsymfollow",
-    "rnoatime",
-    "ratime",
-    "rrelatime",
-    "rnostrictatime",
-    "rstrictatime",
-    "rnorelatime",
-    "tmpcopyup",
-    "idmap",
-    "ridmap",
-];
+fn lookup(word: &str) -> Option<Opt> {
+    TABLE.iter().find(|(w, _)| *w == word).map(|(_, o)| *o)
+}
 
 /// The mount options this runtime understands beyond filesystem data, for the
 /// `features` document.
 pub fn known_mount_options() -> Vec<&'static str> {
-    KNOWN.to_vec()
+    TABLE.iter().map(|(w, _)| *w).collect()
 }
 
 /// A parsed `options` list.
@@ -331,6 +280,8 @@ mod tests {
         let known = known_mount_options();
         assert!(known.iter().all(|w| lookup(w).is_some()), "{known:?}");
         assert!(known.contains(&"rro") && known.contains(&"tmpcopyup") && known.contains(&"idmap"));
+        let unique: std::collections::HashSet<_> = known.iter().collect();
+        assert_eq!(unique.len(), known.len(), "a word is in the table twice");
     }
 
     #[test]

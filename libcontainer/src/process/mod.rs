@@ -6,6 +6,7 @@ mod credentials;
 mod exec;
 mod facts;
 mod fds;
+mod fields;
 mod foreground;
 mod init;
 mod messages;
@@ -190,6 +191,8 @@ impl RuntimeSide<'_> {
         }
         let pid = init.pid;
         tryf!(obs.spawned(pid).map_err(ProcessError::Runtime));
+        // execCPUAffinity.initial: the init's part before it joins the cgroup.
+        tryf!(fields::apply_initial(pid, &self.opts.bundle.spec).map_err(ProcessError::Runtime));
         if !self.placed {
             tryf!(self
                 .cgroup

@@ -345,29 +345,30 @@ fn check_unsupported(spec: &Spec) -> Result<(), SpecError> {
         return Err(SpecError::Unsupported("linux.seccomp"));
     }
     if linux.intel_rdt().is_some() {
-        return Err(SpecError::Unsupported("linux.intelRdt"));
-    }
-    if linux.personality().is_some() {
-        return Err(SpecError::Unsupported("linux.personality"));
+        return Err(intel_rdt_refusal(resctrl_mounted()));
     }
     if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
         return Err(SpecError::Unsupported("linux.netDevices"));
     }
-    if linux.memory_policy().is_some() {
-        return Err(SpecError::Unsupported("linux.memoryPolicy"));
-    }
-    if let Some(p) = spec.process() {
-        if p.scheduler().is_some() {
-            return Err(SpecError::Unsupported("process.scheduler"));
-        }
-        if p.io_priority().is_some() {
-            return Err(SpecError::Unsupported("process.ioPriority"));
-        }
-        if p.exec_cpu_affinity().is_some() {
-            return Err(SpecError::Unsupported("process.execCPUAffinity"));
-        }
-    }
     Ok(())
+}
+
+/// Whether a resctrl filesystem is mounted here (where Intel RDT is usable at all).
+fn resctrl_mounted() -> bool {
+    crate::mountinfo::read().is_ok_and(|m| m.iter().any(|m| m.fstype == "resctrl"))
+}
+
+/// `linux.intelRdt` is refused: in runc's words where the host has no resctrl, else as
+/// not implemented yet.
+pub(crate) fn intel_rdt_refusal(resctrl: bool) -> SpecError {
+    if resctrl {
+        SpecError::Unsupported("linux.intelRdt")
+    } else {
+        invalid(
+            "intelRdt is specified in config, but Intel RDT is not supported or enabled \
+             (no resctrl filesystem is mounted)",
+        )
+    }
 }
 
 #[cfg(test)]

@@ -277,18 +277,6 @@ fn intel_rdt_without_resctrl_is_a_clear_error() {
 }
 
 #[test]
-fn net_devices_are_refused_until_supported() {
-    if runc_lacks("linux.netDevices") {
-        return;
-    }
-    let mut c = Ctr::new();
-    c.bundle
-        .set("/linux/netDevices", json!({"quai-none0": {"name": "eth9"}}));
-    let out = c.create(&[]);
-    one_clear_error(&c, out, &["linux.netDevices is not supported by quai yet"]);
-}
-
-#[test]
 fn spec_writes_oci_version_1_3_0() {
     if runc_lacks("ociVersion 1.3.0 in spec") {
         return;

@@ -4,8 +4,8 @@
 use crate::{
     capabilities::CapsError, cgroups::CgroupError, container::ContainerError, hooks::HookError,
     identity::IdentityError, limits::LimitsError, mempolicy::MemPolicyError,
-    namespaces::NamespaceError, personality::PersonalityError, process::ProcessError,
-    rootfs::RootfsError, sched::SchedError, spec::SpecError, tty::TtyError,
+    namespaces::NamespaceError, netdev::NetDevError, personality::PersonalityError,
+    process::ProcessError, rootfs::RootfsError, sched::SchedError, spec::SpecError, tty::TtyError,
 };
 
 /// Everything the public API can fail with.
@@ -47,6 +47,9 @@ pub enum Error {
     /// The memory policy could not be set.
     #[error(transparent)]
     MemPolicy(#[from] MemPolicyError),
+    /// A network interface could not be moved.
+    #[error(transparent)]
+    NetDev(#[from] NetDevError),
     /// A hook failed.
     #[error(transparent)]
     Hook(#[from] HookError),

@@ -9,7 +9,7 @@
 //! 2. The mechanisms, each knowing only layer 1: [`namespaces`], [`rootfs`], [`cgroups`],
 //!    [`capabilities`], [`identity`], [`limits`], [`hooks`], [`tty`], and the process
 //!    fields [`sched`] (scheduler, I/O priority, CPU affinity), [`personality`],
-//!    [`mempolicy`].
+//!    [`mempolicy`], and [`netdev`] (host interfaces moved into the container).
 //! 3. [`process`]: the parent/init protocol that composes the mechanisms.
 //! 4. [`container`]: the lifecycle, the state on disk and the public API.
 //!
@@ -29,6 +29,7 @@ pub mod identity;
 pub mod limits;
 pub mod mempolicy;
 pub mod namespaces;
+pub mod netdev;
 pub mod personality;
 pub mod rootfs;
 pub mod sched;

@@ -10,6 +10,7 @@ mod fields;
 mod foreground;
 mod init;
 mod messages;
+mod netdevs;
 
 pub use fds::check_preserved_fds;
 pub use foreground::{wait_foreground, Forwarder};
@@ -154,10 +155,15 @@ pub fn spawn(
         cgroup,
         console_socket,
         placed: into.is_some(),
+        netns: std::cell::OnceCell::new(),
     };
     match side.drive(init, obs) {
         Ok(init) => Ok(init),
         Err((init, e)) => {
+            // Interfaces moved in go back (their namespace is held open until then).
+            if let Some(ns) = side.netns.get() {
+                let _ = netdevs::move_out(&proc, ns, &opts.bundle.spec);
+            }
             let _ = init.pidfd.signal(libc::SIGKILL);
             // SAFETY: reaping our own child.
             unsafe { libc::waitpid(init.pid, std::ptr::null_mut(), 0) };
@@ -177,6 +183,8 @@ struct RuntimeSide<'a> {
     console_socket: Option<&'a OwnedFd>,
     /// The init was born in its cgroup (CLONE_INTO_CGROUP).
     placed: bool,
+    /// The container's network namespace, once `linux.netDevices` were moved into it.
+    netns: std::cell::OnceCell<OwnedFd>,
 }
 
 impl RuntimeSide<'_> {
@@ -232,6 +240,10 @@ impl RuntimeSide<'_> {
                     tryf!(obs.spawned(new).map_err(ProcessError::Runtime));
                 }
                 FromInit::MountsDone => {
+                    let moved = netdevs::move_in(self.proc, init.pid, &self.opts.bundle.spec);
+                    if let Some(ns) = tryf!(moved.map_err(ProcessError::Runtime)) {
+                        let _ = self.netns.set(ns);
+                    }
                     let state = tryf!(obs.mounts_done(init.pid).map_err(ProcessError::Runtime));
                     tryf!(send(self.ch, &ToInit::HooksDone { state }));
                 }

@@ -21,6 +21,7 @@ pub(super) fn check(spec: &Spec) -> Result<(), SpecError> {
     check_hooks(spec)?;
     check_sysctls(spec)?;
     check_device_numbers(spec)?;
+    check_net_devices(spec)?;
     check_unsupported(spec)?;
     Ok(())
 }
@@ -347,8 +348,22 @@ fn check_unsupported(spec: &Spec) -> Result<(), SpecError> {
     if linux.intel_rdt().is_some() {
         return Err(intel_rdt_refusal(resctrl_mounted()));
     }
-    if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
-        return Err(SpecError::Unsupported("linux.netDevices"));
+    Ok(())
+}
+
+/// Interfaces can only be moved into a network namespace of the container's own.
+fn check_net_devices(spec: &Spec) -> Result<(), SpecError> {
+    let Some(linux) = spec.linux() else {
+        return Ok(());
+    };
+    if linux.net_devices().as_ref().is_none_or(|d| d.is_empty()) {
+        return Ok(());
+    }
+    let nss = linux.namespaces().as_deref().unwrap_or(&[]);
+    if !nss.iter().any(|n| n.typ() == LinuxNamespaceType::Network) {
+        return Err(invalid(
+            "unable to move network devices without a private NET namespace",
+        ));
     }
     Ok(())
 }

@@ -40,7 +40,11 @@ impl Drop for Dummy {
         let _ = Command::new("ip")
             .args(["link", "del", &format!("{}p", self.0)])
             .status();
-        let _ = Command::new("ip").args(["link", "del", &self.0]).status();
+        // Usually gone with its peer already.
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.0])
+            .stderr(std::process::Stdio::null())
+            .status();
     }
 }
 
@@ -141,4 +145,43 @@ fn without_a_network_namespace_is_refused() {
     let out = c.create(&[]);
     one_clear_error(&c, out, &["without a private NET namespace"]);
     assert!(host_has(&dummy.0));
+}
+
+/// A network namespace joined by path outlives the container's process: `run` (which
+/// deletes the container after its process exits) still gives the interface back.
+#[test]
+fn back_from_a_namespace_joined_by_path_after_the_process_exits() {
+    if runc_lacks() {
+        return;
+    }
+    let dummy = Dummy::new();
+    // A namespace held by a process of the test's own (not `ip netns`, which leaves
+    // a mount of /run/netns behind).
+    let mut holder = Command::new("unshare")
+        .args(["--net", "--", "sleep", "600"])
+        .spawn()
+        .expect("spawn unshare");
+    struct Holder<'a>(&'a mut std::process::Child);
+    impl Drop for Holder<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let pid = holder.id();
+    let holder = Holder(&mut holder);
+    let path = format!("/proc/{pid}/ns/net");
+    host::eventually("the holder is in its own network namespace", || {
+        std::fs::read_link(&path).ok() != std::fs::read_link("/proc/self/ns/net").ok()
+    });
+    let mut c = Ctr::new();
+    c.bundle.namespace("network", Some(&path));
+    c.bundle
+        .set("/linux/netDevices", json!({ &dummy.0: { "name": "ctr7" } }));
+    c.bundle.args(&["ls", "/sys/class/net"]);
+    let out = c.run(&[]).ok();
+    assert!(out.stdout.contains("ctr7"), "{out}");
+    assert!(host_has(&dummy.0), "{} did not come back", dummy.0);
+    c.assert_gone(None);
+    drop(holder);
 }

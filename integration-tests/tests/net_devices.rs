@@ -53,6 +53,35 @@ fn host_has(name: &str) -> bool {
     std::path::Path::new("/sys/class/net").join(name).exists()
 }
 
+/// `ip -o addr show dev <name>` in the network namespace of `pid` (0: the host's).
+fn addrs(pid: i32, name: &str) -> String {
+    let mut cmd = Command::new("nsenter");
+    if pid != 0 {
+        cmd.args(["-t", &pid.to_string(), "-n"]);
+    }
+    let out = cmd
+        .args(["ip", "-o", "addr", "show", "dev", name])
+        .output()
+        .expect("run ip");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Whether link `name` is up (IFF_UP) in the network namespace of `pid` (0: the host's).
+fn is_up(pid: i32, name: &str) -> bool {
+    let mut cmd = Command::new("nsenter");
+    if pid != 0 {
+        cmd.args(["-t", &pid.to_string(), "-n"]);
+    }
+    let out = cmd
+        .args(["ip", "-o", "link", "show", "dev", name])
+        .output()
+        .expect("run ip");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.split(['<', '>'])
+        .nth(1)
+        .is_some_and(|f| f.split(',').any(|x| x == "UP"))
+}
+
 /// Whether the network namespace of `pid` has a link named `name`.
 fn netns_has(pid: i32, name: &str) -> bool {
     Command::new("nsenter")
@@ -69,6 +98,12 @@ fn moved_in_renamed_and_back_on_delete() {
         return;
     }
     let dummy = Dummy::new();
+    // Its permanent address and up state travel with it, both ways.
+    let n = std::process::id() % 200 + 20;
+    host::sh(&format!(
+        "ip addr add 10.199.{n}.1/24 dev {0} && ip link set {0} up",
+        dummy.0
+    ));
     let mut c = Ctr::new();
     c.bundle
         .set("/linux/netDevices", json!({ &dummy.0: { "name": "ctr9" } }));
@@ -78,9 +113,15 @@ fn moved_in_renamed_and_back_on_delete() {
     assert!(!host_has(&dummy.0), "{} is still on the host", dummy.0);
     assert!(netns_has(pid, "ctr9"), "ctr9 not in the container");
     assert!(!netns_has(pid, &dummy.0));
+    let inside = addrs(pid, "ctr9");
+    assert!(inside.contains(&format!("10.199.{n}.1/24")), "{inside}");
+    assert!(is_up(pid, "ctr9"));
     c.delete(&[]).ok();
     assert!(host_has(&dummy.0), "{} did not come back", dummy.0);
     assert!(!host_has("ctr9"));
+    let back = addrs(0, &dummy.0);
+    assert!(back.contains(&format!("10.199.{n}.1/24")), "{back}");
+    assert!(is_up(0, &dummy.0));
     c.assert_gone(Some(pid));
 }
 

@@ -2,13 +2,15 @@
 //! namespace (optionally renamed) by `create`, and back to the host, under their host
 //! names, by `delete`. A small rtnetlink client over libc: RTM_GETLINK to find an
 //! interface by name, RTM_NEWLINK with IFLA_NET_NS_FD and IFLA_IFNAME to move and
-//! rename it in one request. Addresses are not carried over (the kernel drops them on
-//! the move): the interfaces come into the container down and bare.
+//! rename it in one request; its permanent addresses and its up state are carried
+//! over (the kernel drops them on the move), as runc does.
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use crate::spec::Spec;
+
+mod addr;
 
 /// Why an interface could not be moved.
 #[derive(Debug, thiserror::Error)]
@@ -55,14 +57,13 @@ const NLMSG_ERROR: u16 = 2;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_NET_NS_FD: u16 = 28;
 
-/// One rtnetlink request: nlmsghdr, ifinfomsg for `index`, then attributes.
-fn link_message(kind: u16, flags: u16, index: i32, attrs: &[(u16, Vec<u8>)]) -> Vec<u8> {
-    let mut m = vec![0u8; 32];
+/// One rtnetlink request: nlmsghdr, the family header `head`, then attributes.
+fn message(kind: u16, flags: u16, head: &[u8], attrs: &[(u16, Vec<u8>)]) -> Vec<u8> {
+    let mut m = vec![0u8; 16];
     m[4..6].copy_from_slice(&kind.to_ne_bytes());
     m[6..8].copy_from_slice(&(flags | NLM_F_REQUEST).to_ne_bytes());
     m[8..12].copy_from_slice(&1u32.to_ne_bytes());
-    m[16] = libc::AF_UNSPEC as u8;
-    m[20..24].copy_from_slice(&index.to_ne_bytes());
+    m.extend_from_slice(head);
     for (typ, data) in attrs {
         let len = 4 + data.len();
         m.extend_from_slice(&(len as u16).to_ne_bytes());
@@ -73,6 +74,22 @@ fn link_message(kind: u16, flags: u16, index: i32, attrs: &[(u16, Vec<u8>)]) -> 
     let total = m.len() as u32;
     m[0..4].copy_from_slice(&total.to_ne_bytes());
     m
+}
+
+/// A link request: ifinfomsg for `index` with `flags` changed where `change` says.
+fn link_message(
+    kind: u16,
+    nl_flags: u16,
+    index: i32,
+    (flags, change): (u32, u32),
+    attrs: &[(u16, Vec<u8>)],
+) -> Vec<u8> {
+    let mut head = vec![0u8; 16];
+    head[0] = libc::AF_UNSPEC as u8;
+    head[4..8].copy_from_slice(&index.to_ne_bytes());
+    head[8..12].copy_from_slice(&flags.to_ne_bytes());
+    head[12..16].copy_from_slice(&change.to_ne_bytes());
+    message(kind, nl_flags, &head, attrs)
 }
 
 fn name_attr(name: &str) -> (u16, Vec<u8>) {
@@ -144,26 +161,54 @@ fn talk(sock: &OwnedFd, msg: &[u8]) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// The index of interface `name` in the socket's namespace.
-fn index_of(sock: &OwnedFd, name: &str) -> io::Result<i32> {
-    let reply = talk(sock, &link_message(RTM_GETLINK, 0, 0, &[name_attr(name)]))?;
-    reply
-        .get(20..24)
-        .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-        .ok_or_else(|| io::Error::other("short RTM_GETLINK reply"))
+/// The index and flags (IFF_UP, ...) of interface `name` in the socket's namespace.
+fn link_of(sock: &OwnedFd, name: &str) -> io::Result<(i32, u32)> {
+    let reply = talk(
+        sock,
+        &link_message(RTM_GETLINK, 0, 0, (0, 0), &[name_attr(name)]),
+    )?;
+    let word = |at: usize| {
+        reply
+            .get(at..at + 4)
+            .map(|b| [b[0], b[1], b[2], b[3]])
+            .ok_or_else(|| io::Error::other("short RTM_GETLINK reply"))
+    };
+    Ok((i32::from_ne_bytes(word(20)?), u32::from_ne_bytes(word(24)?)))
 }
 
-/// Moves `from` (found through `sock`) into `target` under the name `to`.
-fn move_link(sock: &OwnedFd, from: &str, target: BorrowedFd<'_>, to: &str) -> io::Result<()> {
-    let index = index_of(sock, from)?;
+/// Moves `from` (found through `src`) into `target` under the name `to`, in one
+/// request, then through `dst` (a socket in `target`) gives it back its permanent
+/// addresses and, if it was up, brings it up.
+fn move_link(
+    src: &OwnedFd,
+    from: &str,
+    target: BorrowedFd<'_>,
+    dst: &OwnedFd,
+    to: &str,
+) -> io::Result<()> {
+    let (index, flags) = link_of(src, from)?;
+    let addresses = addr::permanent(src, index)?;
     let fd = (target.as_raw_fd() as u32).to_ne_bytes().to_vec();
     let msg = link_message(
         RTM_NEWLINK,
         NLM_F_ACK,
         index,
+        (0, 0),
         &[(IFLA_NET_NS_FD, fd), name_attr(to)],
     );
-    talk(sock, &msg).map(drop)
+    talk(src, &msg)?;
+    let (new_index, _) = link_of(dst, to)?;
+    for a in &addresses {
+        addr::add(dst, new_index, a)?;
+    }
+    let up = libc::IFF_UP as u32;
+    if flags & up != 0 {
+        talk(
+            dst,
+            &link_message(RTM_NEWLINK, NLM_F_ACK, new_index, (up, up), &[]),
+        )?;
+    }
+    Ok(())
 }
 
 /// The interfaces `spec` asks for, as (host name, name in the container), sorted.
@@ -191,8 +236,9 @@ pub fn move_in(host: &str, to: &str, netns: BorrowedFd<'_>) -> Result<(), NetDev
             return Err(NetDevError::Name(n.into()));
         }
     }
-    let sock = socket().map_err(sys("netlink socket"))?;
-    move_link(&sock, host, netns, to).map_err(sys(format!(
+    let here = socket().map_err(sys("netlink socket"))?;
+    let inside = socket_in(netns).map_err(sys("netlink socket in the container"))?;
+    move_link(&here, host, netns, &inside, to).map_err(sys(format!(
         "move host interface {host:?} into the container as {to:?}"
     )))
 }
@@ -205,8 +251,9 @@ pub fn move_out(
     netns: BorrowedFd<'_>,
     host_netns: BorrowedFd<'_>,
 ) -> Result<(), NetDevError> {
-    let sock = socket_in(netns).map_err(sys("netlink socket in the container"))?;
-    move_link(&sock, from, host_netns, host)
+    let inside = socket_in(netns).map_err(sys("netlink socket in the container"))?;
+    let here = socket_in(host_netns).map_err(sys("netlink socket"))?;
+    move_link(&inside, from, host_netns, &here, host)
         .map_err(sys(format!("move {from:?} back to the host as {host:?}")))
 }
 

@@ -20,6 +20,7 @@ fn messages_are_laid_out_as_rtnetlink_wants() {
         RTM_NEWLINK,
         NLM_F_ACK,
         7,
+        (0, 0),
         &[
             name_attr("ab"),
             (IFLA_NET_NS_FD, 5u32.to_ne_bytes().to_vec()),
@@ -39,7 +40,7 @@ fn finds_loopback_and_names_a_missing_interface() {
     in_child(|| {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| e.to_string())?;
         let sock = socket().map_err(|e| e.to_string())?;
-        let lo = index_of(&sock, "lo").map_err(|e| e.to_string())?;
+        let (lo, _) = link_of(&sock, "lo").map_err(|e| e.to_string())?;
         if lo != 1 {
             return Err(format!("lo has index {lo}"));
         }

@@ -156,6 +156,12 @@ fn memory_policy_modes_on_node_0() {
     let cases = [
         (json!({"mode": "MPOL_BIND", "nodes": "0"}), 2, 0, 1),
         (
+            json!({"mode": "MPOL_BIND", "nodes": "0", "flags": ["MPOL_F_NUMA_BALANCING"]}),
+            2,
+            1 << 13,
+            1,
+        ),
+        (
             json!({"mode": "MPOL_INTERLEAVE", "nodes": "0", "flags": ["MPOL_F_STATIC_NODES"]}),
             3,
             1 << 15,

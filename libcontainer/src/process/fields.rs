@@ -3,7 +3,8 @@
 //! `linux.personality` and `linux.memoryPolicy`. All are kept by the kernel across
 //! `execve`, so they are applied before `Ready` and a refusal fails `create`.
 //!
-//! The order, for the init and for an exec'd process alike:
+//! The order, for the init and for an exec'd process alike (each takes the process
+//! spec, so exec passes its own `process.json`, and the container's `linux` section):
 //! 1. [`apply_initial`] by the runtime on the new process's pid, right after the clone,
 //!    before the process joins the container's cgroup (its error comes straight from
 //!    the runtime);
@@ -13,24 +14,25 @@
 //! 3. [`apply_final`] last, after the cgroup is joined (a v1 cpuset resets the
 //!    affinity on attach) and just before the process reports ready.
 
-use crate::spec::Spec;
+use oci_spec::runtime::Linux;
+
+use crate::spec::Process;
 use crate::{mempolicy, personality, sched};
 
 /// `execCPUAffinity.initial`, for process `pid`.
-pub(crate) fn apply_initial(pid: libc::pid_t, spec: &Spec) -> Result<(), String> {
-    match spec
-        .process()
-        .as_ref()
-        .and_then(|p| p.exec_cpu_affinity().as_ref())
-    {
+pub(crate) fn apply_initial(pid: libc::pid_t, process: Option<&Process>) -> Result<(), String> {
+    match process.and_then(|p| p.exec_cpu_affinity().as_ref()) {
         Some(a) => sched::set_initial_affinity(pid, a).map_err(|e| e.to_string()),
         None => Ok(()),
     }
 }
 
 /// Scheduler, I/O priority, personality and memory policy, in that order.
-pub(crate) fn apply_privileged(spec: &Spec) -> Result<(), String> {
-    if let Some(p) = spec.process() {
+pub(crate) fn apply_privileged(
+    process: Option<&Process>,
+    linux: Option<&Linux>,
+) -> Result<(), String> {
+    if let Some(p) = process {
         if let Some(s) = p.scheduler() {
             sched::set_scheduler(s).map_err(|e| e.to_string())?;
         }
@@ -38,7 +40,7 @@ pub(crate) fn apply_privileged(spec: &Spec) -> Result<(), String> {
             sched::set_io_priority(io).map_err(|e| e.to_string())?;
         }
     }
-    if let Some(l) = spec.linux() {
+    if let Some(l) = linux {
         if let Some(p) = l.personality() {
             personality::set_personality(p).map_err(|e| e.to_string())?;
         }
@@ -50,12 +52,8 @@ pub(crate) fn apply_privileged(spec: &Spec) -> Result<(), String> {
 }
 
 /// `execCPUAffinity.final`.
-pub(crate) fn apply_final(spec: &Spec) -> Result<(), String> {
-    match spec
-        .process()
-        .as_ref()
-        .and_then(|p| p.exec_cpu_affinity().as_ref())
-    {
+pub(crate) fn apply_final(process: Option<&Process>) -> Result<(), String> {
+    match process.and_then(|p| p.exec_cpu_affinity().as_ref()) {
         Some(a) => sched::set_final_affinity(a).map_err(|e| e.to_string()),
         None => Ok(()),
     }

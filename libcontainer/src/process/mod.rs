@@ -200,7 +200,10 @@ impl RuntimeSide<'_> {
         let pid = init.pid;
         tryf!(obs.spawned(pid).map_err(ProcessError::Runtime));
         // execCPUAffinity.initial: the init's part before it joins the cgroup.
-        tryf!(fields::apply_initial(pid, &self.opts.bundle.spec).map_err(ProcessError::Runtime));
+        tryf!(
+            fields::apply_initial(pid, self.opts.bundle.spec.process().as_ref())
+                .map_err(ProcessError::Runtime)
+        );
         if !self.placed {
             tryf!(self
                 .cgroup

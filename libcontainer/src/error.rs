@@ -3,8 +3,9 @@
 
 use crate::{
     capabilities::CapsError, cgroups::CgroupError, container::ContainerError, hooks::HookError,
-    identity::IdentityError, limits::LimitsError, namespaces::NamespaceError,
-    process::ProcessError, rootfs::RootfsError, spec::SpecError, tty::TtyError,
+    identity::IdentityError, limits::LimitsError, mempolicy::MemPolicyError,
+    namespaces::NamespaceError, netdev::NetDevError, personality::PersonalityError,
+    process::ProcessError, rootfs::RootfsError, sched::SchedError, spec::SpecError, tty::TtyError,
 };
 
 /// Everything the public API can fail with.
@@ -37,6 +38,18 @@ pub enum Error {
     /// rlimits, oom_score_adj or no_new_privs could not be set.
     #[error(transparent)]
     Limits(#[from] LimitsError),
+    /// The scheduler, I/O priority or CPU affinity could not be set.
+    #[error(transparent)]
+    Sched(#[from] SchedError),
+    /// The personality could not be set.
+    #[error(transparent)]
+    Personality(#[from] PersonalityError),
+    /// The memory policy could not be set.
+    #[error(transparent)]
+    MemPolicy(#[from] MemPolicyError),
+    /// A network interface could not be moved.
+    #[error(transparent)]
+    NetDev(#[from] NetDevError),
     /// A hook failed.
     #[error(transparent)]
     Hook(#[from] HookError),

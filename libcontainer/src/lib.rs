@@ -7,7 +7,9 @@
 //!    handle on `/proc`), [`pidfd`] (signals and waits that cannot hit a recycled PID),
 //!    [`channel`] (typed parent/init messages).
 //! 2. The mechanisms, each knowing only layer 1: [`namespaces`], [`rootfs`], [`cgroups`],
-//!    [`capabilities`], [`identity`], [`limits`], [`hooks`], [`tty`].
+//!    [`capabilities`], [`identity`], [`limits`], [`hooks`], [`tty`], and the process
+//!    fields [`sched`] (scheduler, I/O priority, CPU affinity), [`personality`],
+//!    [`mempolicy`], and [`netdev`] (host interfaces moved into the container).
 //! 3. [`process`]: the parent/init protocol that composes the mechanisms.
 //! 4. [`container`]: the lifecycle, the state on disk and the public API; [`features`]: the
 //!    runtime-spec features document, read from the tables of the layers below.
@@ -26,8 +28,12 @@ pub mod cgroups;
 pub mod hooks;
 pub mod identity;
 pub mod limits;
+pub mod mempolicy;
 pub mod namespaces;
+pub mod netdev;
+pub mod personality;
 pub mod rootfs;
+pub mod sched;
 pub mod sysctl;
 pub mod tty;
 

@@ -8,6 +8,7 @@
 //! - `trap`: block signals, print `ready`, then print `signal N` for the first one and exit 0
 //!   (SIGURG, SIGCHLD and SIGWINCH are ignored, not reported).
 
+mod fields;
 mod json;
 mod report;
 mod sys;

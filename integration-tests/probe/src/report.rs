@@ -76,6 +76,7 @@ pub fn report(req: &Request) -> Json {
         ("pid", Json::Int(std::process::id().into())),
         ("ppid", Json::Int(sys::ppid().into())),
         ("stdio", stdio()),
+        ("fields", crate::fields::report()),
         (
             "stat",
             Json::Obj(req.stat.iter().map(|p| (p.clone(), sys::stat(p))).collect()),

@@ -149,6 +149,10 @@ impl ContainerBuilder {
             poststop: hooks.poststop().clone().unwrap_or_default(),
             complete: false,
             shared_mounts: b.shares_mount_namespace(),
+            net_devices: crate::netdev::planned(&b.spec),
+            net_ns_path: b
+                .namespace(crate::spec::LinuxNamespaceType::Network)
+                .and_then(|n| n.path().clone()),
         };
         dir.write_interim(&st)?;
 

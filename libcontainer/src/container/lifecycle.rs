@@ -181,14 +181,55 @@ pub(super) fn delete(root: &Path, id: &ContainerId, force: bool) -> Result<Vec<S
             .into())
         }
     }
+    let mut warnings = net_devices_back(&st, init.is_some());
     kill_everything(&st, init)?;
     st.cgroup.remove()?;
     if st.shared_mounts {
         crate::rootfs::unmount_under(&st.rootfs)?;
     }
-    let warnings = hooks::run_all_warn("poststop", &st.poststop, &hook_state(&st, Status::Stopped));
+    warnings.extend(hooks::run_all_warn(
+        "poststop",
+        &st.poststop,
+        &hook_state(&st, Status::Stopped),
+    ));
     dir.remove()?;
     Ok(warnings)
+}
+
+/// `linux.netDevices` go back to the host under their host names while their network
+/// namespace exists: the live init's, or one joined by path. A new namespace whose init
+/// is gone took them with it (the kernel itself returns physical interfaces to the
+/// host). A failure is a warning: `delete` goes on.
+fn net_devices_back(st: &StateFile, init_alive: bool) -> Vec<String> {
+    use std::os::fd::AsFd;
+    if st.net_devices.is_empty() {
+        return Vec::new();
+    }
+    let fds = || -> std::io::Result<Option<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)>> {
+        let proc = crate::procfs::ProcHandle::open()?;
+        let netns = match (&st.net_ns_path, init_alive) {
+            (_, true) => proc.open_ns(st.pid, "net")?,
+            (Some(path), false) => std::fs::File::open(path)?.into(),
+            (None, false) => return Ok(None),
+        };
+        Ok(Some((
+            netns,
+            proc.open_ns(std::process::id() as i32, "net")?,
+        )))
+    };
+    let (netns, host) = match fds() {
+        Ok(Some(f)) => f,
+        Ok(None) => return Vec::new(),
+        Err(e) => return vec![format!("linux.netDevices: open network namespaces: {e}")],
+    };
+    st.net_devices
+        .iter()
+        .filter_map(|(host_name, name)| {
+            crate::netdev::move_out(host_name, name, netns.as_fd(), host.as_fd())
+                .err()
+                .map(|e| e.to_string())
+        })
+        .collect()
 }
 
 /// `delete --force` of a container whose `state.json` cannot be read: its processes

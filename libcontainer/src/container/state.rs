@@ -53,6 +53,13 @@ pub struct StateFile {
     /// `delete` detaches them.
     #[serde(default)]
     pub shared_mounts: bool,
+    /// `linux.netDevices` moved in by `create`, as (host name, name in the container):
+    /// `delete` moves them back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub net_devices: Vec<(String, String)>,
+    /// The network namespace joined by path, if any (it outlives the init).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net_ns_path: Option<PathBuf>,
 }
 
 /// An open, locked state directory.
@@ -283,6 +290,8 @@ mod tests {
             poststop: vec![],
             complete: true,
             shared_mounts: false,
+            net_devices: vec![],
+            net_ns_path: None,
         }
     }
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use super::facts::KernelFacts;
 use super::messages::{FromInit, ToInit};
 use super::InitOptions;
-use super::{credentials, exec, fds};
+use super::{credentials, exec, fds, fields};
 use crate::channel::Channel;
 use crate::procfs::ProcHandle;
 use crate::rootdir::RootfsDir;
@@ -151,6 +151,7 @@ fn steps(
     if !opts.no_new_keyring {
         join_session_keyring(opts.id)?;
     }
+    fields::apply_privileged(Some(process), b.spec.linux().as_ref())?;
     let env = container_env(
         process.env().as_deref().unwrap_or(&[]),
         &opts.extra_env,
@@ -161,6 +162,7 @@ fn steps(
     credentials::finalize(process, &proc, facts)?;
     // As the user, as runc's LookPath.
     let program = exec::find_program(&args[0], &env)?;
+    fields::apply_final(Some(process))?;
 
     ch.send(&FromInit::Ready, &[]).map_err(|e| e.to_string())?;
     match recv(ch)? {

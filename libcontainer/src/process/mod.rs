@@ -6,9 +6,11 @@ mod credentials;
 mod exec;
 mod facts;
 mod fds;
+mod fields;
 mod foreground;
 mod init;
 mod messages;
+mod netdevs;
 
 pub use fds::check_preserved_fds;
 pub use foreground::{wait_foreground, Forwarder};
@@ -156,10 +158,15 @@ pub fn spawn(
         cgroup,
         console_socket,
         placed: into.is_some(),
+        netns: std::cell::OnceCell::new(),
     };
     match side.drive(init, obs) {
         Ok(init) => Ok(init),
         Err((init, e)) => {
+            // Interfaces moved in go back (their namespace is held open until then).
+            if let Some(ns) = side.netns.get() {
+                let _ = netdevs::move_out(&proc, ns, &opts.bundle.spec);
+            }
             let _ = init.pidfd.signal(libc::SIGKILL);
             // SAFETY: reaping our own child.
             unsafe { libc::waitpid(init.pid, std::ptr::null_mut(), 0) };
@@ -179,6 +186,8 @@ struct RuntimeSide<'a> {
     console_socket: Option<&'a OwnedFd>,
     /// The init was born in its cgroup (CLONE_INTO_CGROUP).
     placed: bool,
+    /// The container's network namespace, once `linux.netDevices` were moved into it.
+    netns: std::cell::OnceCell<OwnedFd>,
 }
 
 impl RuntimeSide<'_> {
@@ -193,6 +202,11 @@ impl RuntimeSide<'_> {
         }
         let pid = init.pid;
         tryf!(obs.spawned(pid).map_err(ProcessError::Runtime));
+        // execCPUAffinity.initial: the init's part before it joins the cgroup.
+        tryf!(
+            fields::apply_initial(pid, self.opts.bundle.spec.process().as_ref())
+                .map_err(ProcessError::Runtime)
+        );
         if !self.placed {
             tryf!(self
                 .cgroup
@@ -232,6 +246,10 @@ impl RuntimeSide<'_> {
                     tryf!(obs.spawned(new).map_err(ProcessError::Runtime));
                 }
                 FromInit::MountsDone => {
+                    let moved = netdevs::move_in(self.proc, init.pid, &self.opts.bundle.spec);
+                    if let Some(ns) = tryf!(moved.map_err(ProcessError::Runtime)) {
+                        let _ = self.netns.set(ns);
+                    }
                     let state = tryf!(obs.mounts_done(init.pid).map_err(ProcessError::Runtime));
                     tryf!(send(self.ch, &ToInit::HooksDone { state }));
                 }

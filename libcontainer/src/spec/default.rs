@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 /// The `ociVersion` of the default spec (also what `quai --version` reports).
-const DEFAULT_OCI_VERSION: &str = "1.2.0";
+const DEFAULT_OCI_VERSION: &str = "1.3.0";
 
 /// runc's default spec (with `rootless` adjustments) as JSON.
 ///

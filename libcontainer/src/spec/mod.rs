@@ -7,6 +7,7 @@
 //! feature this runtime does not implement yet.
 
 mod default;
+pub mod ranges;
 mod validate;
 
 pub use default::default_spec;
@@ -14,6 +15,11 @@ pub use validate::{is_supported, Unsupported, UNSUPPORTED};
 
 use std::path::{Path, PathBuf};
 
+pub use oci_spec::runtime::{
+    ExecCPUAffinity, IOPriorityClass, LinuxIOPriority, LinuxMemoryPolicy, LinuxPersonality,
+    LinuxPersonalityDomain, LinuxSchedulerFlag, LinuxSchedulerPolicy, MemoryPolicyFlagType,
+    MemoryPolicyModeType, Scheduler,
+};
 pub use oci_spec::runtime::{
     Hook, Hooks, LinuxCapabilities, LinuxDevice, LinuxDeviceType, LinuxIdMapping, LinuxNamespace,
     LinuxNamespaceType, LinuxResources, Mount, PosixRlimit, PosixRlimitType, Process, Spec, User,
@@ -173,15 +179,42 @@ fn read_config(path: &Path) -> std::io::Result<String> {
 
 /// Parses config.json text into a spec, with the JSON error's position in the message.
 pub fn parse(text: &str) -> Result<Spec, SpecError> {
-    let de = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    fn parse_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> SpecError {
         let path = e.path().to_string();
         if path.is_empty() || path == "." {
             SpecError::Parse(e.into_inner().to_string())
         } else {
             SpecError::Parse(format!("{path}: {}", e.into_inner()))
         }
-    })
+    }
+    if let Some(doc) = with_oci_spec_flag_names(text) {
+        return serde_path_to_error::deserialize(doc).map_err(parse_error);
+    }
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(parse_error)
+}
+
+/// oci-spec 0.10 spells two scheduler flags unlike the runtime-spec
+/// (`SCHED_RESET_ON_FORK`, `SCHED_FLAG_D_L_OVERRUN`): a config with the spec's names is
+/// returned with oci-spec's, else `None` (and the text is parsed as it is).
+fn with_oci_spec_flag_names(text: &str) -> Option<serde_json::Value> {
+    const RENAMES: [(&str, &str); 2] = [
+        ("SCHED_FLAG_RESET_ON_FORK", "SCHED_RESET_ON_FORK"),
+        ("SCHED_FLAG_DL_OVERRUN", "SCHED_FLAG_D_L_OVERRUN"),
+    ];
+    if !RENAMES.iter().any(|(spec, _)| text.contains(spec)) {
+        return None;
+    }
+    let mut doc: serde_json::Value = serde_json::from_str(text).ok()?;
+    let flags = doc
+        .pointer_mut("/process/scheduler/flags")?
+        .as_array_mut()?;
+    for f in flags.iter_mut() {
+        if let Some((_, ours)) = RENAMES.iter().find(|(spec, _)| f == spec) {
+            *f = serde_json::Value::from(*ours);
+        }
+    }
+    Some(doc)
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub(super) fn check(spec: &Spec) -> Result<(), SpecError> {
     check_hooks(spec)?;
     check_sysctls(spec)?;
     check_device_numbers(spec)?;
+    check_net_devices(spec)?;
     check_unsupported(spec)?;
     Ok(())
 }
@@ -348,10 +349,6 @@ fn linux(spec: &Spec) -> Option<&oci_spec::runtime::Linux> {
     spec.linux().as_ref()
 }
 
-fn process(spec: &Spec) -> Option<&oci_spec::runtime::Process> {
-    spec.process().as_ref()
-}
-
 /// Every field `create` refuses as "not supported by quai yet". The one list: the
 /// validator refuses from it and `features` claims nothing it names, so a field that
 /// comes to work is taken off here and both follow.
@@ -364,32 +361,6 @@ pub const UNSUPPORTED: &[Unsupported] = &[
         field: "linux.intelRdt",
         is_set: |s| linux(s).is_some_and(|l| l.intel_rdt().is_some()),
     },
-    Unsupported {
-        field: "linux.personality",
-        is_set: |s| linux(s).is_some_and(|l| l.personality().is_some()),
-    },
-    Unsupported {
-        field: "linux.netDevices",
-        is_set: |s| {
-            linux(s).is_some_and(|l| l.net_devices().as_ref().is_some_and(|d| !d.is_empty()))
-        },
-    },
-    Unsupported {
-        field: "linux.memoryPolicy",
-        is_set: |s| linux(s).is_some_and(|l| l.memory_policy().is_some()),
-    },
-    Unsupported {
-        field: "process.scheduler",
-        is_set: |s| process(s).is_some_and(|p| p.scheduler().is_some()),
-    },
-    Unsupported {
-        field: "process.ioPriority",
-        is_set: |s| process(s).is_some_and(|p| p.io_priority().is_some()),
-    },
-    Unsupported {
-        field: "process.execCPUAffinity",
-        is_set: |s| process(s).is_some_and(|p| p.exec_cpu_affinity().is_some()),
-    },
 ];
 
 /// True when this build accepts `field` (it is not in [`UNSUPPORTED`]).
@@ -399,8 +370,45 @@ pub fn is_supported(field: &str) -> bool {
 
 fn check_unsupported(spec: &Spec) -> Result<(), SpecError> {
     match UNSUPPORTED.iter().find(|u| (u.is_set)(spec)) {
+        // runc's words where the host has no resctrl at all.
+        Some(u) if u.field == "linux.intelRdt" => Err(intel_rdt_refusal(resctrl_mounted())),
         Some(u) => Err(SpecError::Unsupported(u.field)),
         None => Ok(()),
+    }
+}
+
+/// Interfaces can only be moved into a network namespace of the container's own.
+fn check_net_devices(spec: &Spec) -> Result<(), SpecError> {
+    let Some(linux) = spec.linux() else {
+        return Ok(());
+    };
+    if linux.net_devices().as_ref().is_none_or(|d| d.is_empty()) {
+        return Ok(());
+    }
+    let nss = linux.namespaces().as_deref().unwrap_or(&[]);
+    if !nss.iter().any(|n| n.typ() == LinuxNamespaceType::Network) {
+        return Err(invalid(
+            "unable to move network devices without a private NET namespace",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a resctrl filesystem is mounted here (where Intel RDT is usable at all).
+fn resctrl_mounted() -> bool {
+    crate::mountinfo::read().is_ok_and(|m| m.iter().any(|m| m.fstype == "resctrl"))
+}
+
+/// `linux.intelRdt` is refused: in runc's words where the host has no resctrl, else as
+/// not implemented yet.
+pub(crate) fn intel_rdt_refusal(resctrl: bool) -> SpecError {
+    if resctrl {
+        SpecError::Unsupported("linux.intelRdt")
+    } else {
+        invalid(
+            "intelRdt is specified in config, but Intel RDT is not supported or enabled \
+             (no resctrl filesystem is mounted)",
+        )
     }
 }
 

@@ -134,3 +134,14 @@ fn wrong_type_is_parse_error() {
     assert!(matches!(e, SpecError::Parse(_)), "{e}");
     assert!(e.to_string().contains("process.args"), "{e}");
 }
+
+#[test]
+fn intel_rdt_is_refused_in_runcs_words_without_resctrl() {
+    let e = super::intel_rdt_refusal(false).to_string();
+    assert!(
+        e.contains("intelRdt is specified in config, but Intel RDT is not supported or enabled"),
+        "{e}"
+    );
+    let e = super::intel_rdt_refusal(true).to_string();
+    assert_eq!(e, "linux.intelRdt is not supported by quai yet");
+}

@@ -397,7 +397,7 @@ fn rnorelatime_does_not_make_strictatime() {
 /// runc's mask.bats matches.
 #[test]
 fn procfs_on_a_symlink_is_refused_in_runcs_words() {
-    let mut c = Ctr::new();
+    let c = Ctr::new();
     let proc_dir = c.bundle.rootfs().join("proc");
     let _ = std::fs::remove_dir(&proc_dir);
     std::os::unix::fs::symlink("/symlink", &proc_dir).unwrap();

@@ -17,6 +17,7 @@ mod layout;
 mod oom;
 mod path;
 mod stats;
+mod sub;
 pub mod systemd;
 #[cfg(test)]
 mod testutil;
@@ -65,6 +66,9 @@ pub enum CgroupError {
     /// The spec asks for something this driver or host cannot do.
     #[error("{0}")]
     Unsupported(String),
+    /// `exec` could not join the cgroup (or sub-cgroup) it names.
+    #[error("{0}")]
+    Join(String),
     /// A resource value is invalid.
     #[error("linux.resources.{0}")]
     Invalid(String),

@@ -13,6 +13,7 @@
 //! ```
 
 mod create;
+mod exec;
 mod id;
 mod lifecycle;
 mod resources;
@@ -21,6 +22,7 @@ mod state;
 mod status;
 mod timestamp;
 
+pub use exec::{read_process, ExecOptions, ExecProcess, ProcessOverrides};
 pub use id::ContainerId;
 pub use resources::Event;
 pub use signal::parse_signal;
@@ -52,6 +54,15 @@ pub enum ContainerError {
     /// The container is not in a state that allows the operation.
     #[error("container not running")]
     NotRunning,
+    /// `exec` into a container that is stopped, or paused without `ignore_paused`.
+    #[error("{0}")]
+    CannotExec(&'static str),
+    /// `exec --cap` names no capability this runtime knows.
+    #[error("unknown capability {0:?}")]
+    InvalidCapability(String),
+    /// `exec --process FILE` could not be read or parsed.
+    #[error("{0}")]
+    ProcessFile(String),
     /// `start` on a container that is not `created`.
     #[error("{0}")]
     CannotStart(&'static str),

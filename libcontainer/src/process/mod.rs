@@ -4,12 +4,14 @@
 mod clone;
 mod credentials;
 mod exec;
+mod exec_into;
 mod facts;
 mod fds;
 mod foreground;
 mod init;
 mod messages;
 
+pub use exec_into::{exec_into, ExecOptions};
 pub use fds::check_preserved_fds;
 pub use foreground::{wait_foreground, Forwarder};
 

@@ -10,12 +10,14 @@ mod default;
 mod validate;
 
 pub use default::default_spec;
+pub use validate::check_exec_process;
 
 use std::path::{Path, PathBuf};
 
 pub use oci_spec::runtime::{
-    Hook, Hooks, LinuxCapabilities, LinuxDevice, LinuxDeviceType, LinuxIdMapping, LinuxNamespace,
-    LinuxNamespaceType, LinuxResources, Mount, PosixRlimit, PosixRlimitType, Process, Spec, User,
+    Capabilities, Capability, Hook, Hooks, LinuxCapabilities, LinuxDevice, LinuxDeviceType,
+    LinuxIdMapping, LinuxNamespace, LinuxNamespaceType, LinuxResources, Mount, PosixRlimit,
+    PosixRlimitType, Process, Spec, User,
 };
 
 /// Why a bundle was refused.

@@ -44,7 +44,8 @@ pub struct ProcessOverrides {
     pub user: Option<(u32, Option<u32>)>,
     /// Supplementary groups added (`--additional-gids`).
     pub additional_gids: Vec<u32>,
-    /// Capabilities added to every set (`--cap`), with or without `CAP_`.
+    /// Capabilities added to the bounding, effective and permitted sets (`--cap`),
+    /// with or without `CAP_`.
     pub caps: Vec<String>,
     /// Set no_new_privs (`--no-new-privs`).
     pub no_new_privs: bool,
@@ -218,7 +219,8 @@ impl Container {
     }
 }
 
-/// `caps` added to every set of `have` (runc's `exec --cap`).
+/// `caps` added to the bounding, effective and permitted sets of `have` (runc's
+/// `exec --cap`).
 fn add_caps(have: Option<LinuxCapabilities>, caps: &[String]) -> Result<LinuxCapabilities> {
     let mut c = have.unwrap_or_default();
     for name in caps {
@@ -238,8 +240,11 @@ fn add_caps(have: Option<LinuxCapabilities>, caps: &[String]) -> Result<LinuxCap
         c.set_bounding(add(c.bounding()));
         c.set_effective(add(c.effective()));
         c.set_permitted(add(c.permitted()));
-        c.set_inheritable(add(c.inheritable()));
-        c.set_ambient(add(c.ambient()));
+        // As runc: not inheritable, so ambient only where the spec has inheritable ones
+        // (the kernel refuses an ambient capability that is not inheritable).
+        if c.inheritable().as_ref().is_some_and(|i| !i.is_empty()) {
+            c.set_ambient(add(c.ambient()));
+        }
     }
     Ok(c)
 }

@@ -119,6 +119,19 @@ pub struct Cgroup {
     pub shared: bool,
 }
 
+/// Appends the PIDs of `dir` and of every cgroup below it (as runc's GetAllPids).
+fn pids_below(dir: &Path, out: &mut Vec<i32>) {
+    out.extend(
+        std::fs::read_to_string(dir.join("cgroup.procs"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse::<i32>().ok()),
+    );
+    for sub in path::sub_dirs(dir) {
+        pids_below(&sub, out);
+    }
+}
+
 /// How long freezing, and emptying a cgroup before removal, may take.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -248,7 +261,8 @@ impl Cgroup {
         Ok(())
     }
 
-    /// The PIDs in the cgroup (host PIDs), from the first directory that lists them.
+    /// The PIDs in the cgroup and its sub-cgroups (host PIDs), from the first directory
+    /// that lists them.
     pub fn pids(&self) -> Vec<i32> {
         // The unified directory is the one every process is in on v2; on v1 any will do.
         let dir = self
@@ -259,11 +273,9 @@ impl Cgroup {
             .or_else(|| self.dirs.iter().find(|d| !self.is_unified(d)))
             .or(self.dirs.first());
         let Some(d) = dir else { return Vec::new() };
-        std::fs::read_to_string(d.join("cgroup.procs"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.trim().parse().ok())
-            .collect()
+        let mut out = Vec::new();
+        pids_below(d, &mut out);
+        out
     }
 
     fn is_unified(&self, d: &Path) -> bool {
@@ -334,7 +346,7 @@ impl Cgroup {
                 let _ = std::fs::remove_dir(dir);
                 continue;
             }
-            path::rmdir_when_empty(dir, deadline)?;
+            path::rmdir_tree_when_empty(dir, deadline)?;
         }
         for dir in self.created.iter().rev() {
             if self.dirs.contains(dir) {

@@ -256,7 +256,14 @@ pub fn read_process(path: &std::path::Path) -> Result<Process> {
         path: path.to_path_buf(),
         source,
     })?;
-    let de = &mut serde_json::Deserializer::from_str(&text);
-    serde_path_to_error::deserialize(de)
-        .map_err(|e| ContainerError::ProcessFile(format!("{}: {e}", path.display())).into())
+    let bad =
+        |e: &dyn std::fmt::Display| ContainerError::ProcessFile(format!("{}: {e}", path.display()));
+    let mut v: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(&e))?;
+    // runc reads a missing user as Go's zero value, root; engines and runc's own tests
+    // send process files without one.
+    if let Some(obj) = v.as_object_mut() {
+        obj.entry("user")
+            .or_insert_with(|| serde_json::json!({ "uid": 0, "gid": 0 }));
+    }
+    serde_path_to_error::deserialize(v).map_err(|e| bad(&e).into())
 }

@@ -223,6 +223,7 @@ fn refused_in_a_paused_container_unless_ignore_paused() {
             .contains("cannot exec in a paused container (use --ignore-paused to override)"),
         "{out}"
     );
+    let pids_before = c.cmd(&["ps", "--format", "json", &c.id]).ok().json();
     // With --ignore-paused it joins the frozen cgroup and runs once resumed.
     let mut child = c.spawn(
         &[
@@ -235,7 +236,6 @@ fn refused_in_a_paused_container_unless_ignore_paused() {
         ],
         "exec-paused",
     );
-    let pids_before = c.cmd(&["ps", "--format", "json", &c.id]).ok().json();
     host::eventually("the exec'd process joins the frozen cgroup", || {
         c.cmd(&["ps", "--format", "json", &c.id])
             .ok()
@@ -376,18 +376,38 @@ fn fifty_concurrent_execs_each_get_their_own_status() {
 }
 
 #[test]
-fn apparmor_and_selinux_are_refused_on_this_host() {
+fn apparmor_and_selinux_are_applied_or_refused() {
     let c = running();
-    for flag in ["--apparmor", "--process-label"] {
-        let out = exec(&c, &[flag, "unconfined"], &["/bin/probe", "exit", "0"]);
-        if integration_tests::assets::is_runc() && flag == "--apparmor" {
-            eprintln!("runc 1.1.5 ignores --apparmor on a host without AppArmor: not checked");
-            continue;
-        }
-        assert_eq!(out.code, 255, "{flag}: {out}");
-        assert!(
-            out.stderr.contains("not enabled") || out.stderr.contains("not supported"),
-            "{out}"
+    let apparmor = std::path::Path::new("/sys/kernel/security/apparmor").exists();
+    let out = exec(
+        &c,
+        &["--apparmor", "unconfined"],
+        &["/bin/probe", "exit", "0"],
+    );
+    if apparmor {
+        // This kernel has AppArmor: the profile is applied on execve, and one that is not
+        // loaded makes exec fail.
+        assert_eq!(out.code, 0, "{out}");
+        let out = exec(
+            &c,
+            &["--apparmor", "quai-no-such-profile"],
+            &["/bin/probe", "exit", "0"],
         );
+        assert_eq!(out.code, 255, "{out}");
+    } else if integration_tests::assets::is_runc() {
+        eprintln!("runc 1.1.5 ignores --apparmor on a host without AppArmor: not checked");
+    } else {
+        assert_eq!(out.code, 255, "{out}");
+        assert!(out.stderr.contains("AppArmor is not enabled"), "{out}");
     }
+    let out = exec(
+        &c,
+        &["--process-label", "system_u:system_r:container_t:s0"],
+        &["/bin/probe", "exit", "0"],
+    );
+    assert_eq!(out.code, 255, "{out}");
+    assert!(
+        out.stderr.contains("selinux is disabled or not supported"),
+        "{out}"
+    );
 }

@@ -29,6 +29,10 @@ fn path_of(cgroup: &str, controller: &str) -> String {
 
 #[test]
 fn joins_an_existing_sub_cgroup_and_delete_removes_it() {
+    if !std::path::Path::new("/sys/fs/cgroup/memory").is_dir() {
+        eprintln!("no v1 memory hierarchy (a pure cgroup v2 host): the v1 syntax is not checked");
+        return;
+    }
     let c = running();
     let init = c.pid();
     let init_cg = std::fs::read_to_string(format!("/proc/{init}/cgroup")).unwrap();

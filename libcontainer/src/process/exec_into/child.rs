@@ -137,6 +137,10 @@ fn steps(job: &Job) -> Result<Infallible, String> {
         return Err("args must not be empty".into());
     }
     fds::close_fds_on_exec(job.preserve_fds)?;
+    if let Some(profile) = p.apparmor_profile().as_deref().filter(|s| !s.is_empty()) {
+        // Validation refused it where AppArmor is not enabled; here it is: apply it.
+        apparmor_on_exec(job.proc, profile)?;
+    }
     credentials::finalize(p, job.proc, job.facts)?;
     // As the user, as runc's LookPath.
     let program = exec::find_program(&args[0], &env)?;
@@ -149,6 +153,15 @@ fn steps(job: &Job) -> Result<Infallible, String> {
     exec::reset_signals();
     let e = exec::execve(&program, &args, &env);
     Err(format!("exec {}: {e}", program.display()))
+}
+
+/// Asks AppArmor to confine the process by `profile` from its `execve` on (runc's
+/// `changeOnExec`), through the host's procfs; a profile that is not loaded fails here.
+fn apparmor_on_exec(proc: &ProcHandle, profile: &str) -> Result<(), String> {
+    let cmd = format!("exec {profile}");
+    proc.write("thread-self/attr/apparmor/exec", &cmd)
+        .or_else(|_| proc.write("thread-self/attr/exec", &cmd))
+        .map_err(|e| format!("apply apparmor profile {profile:?}: {e}"))
 }
 
 /// The container shares our mount namespace: its root is a directory of ours.

@@ -1,12 +1,18 @@
-//! The container's life: create, start, state, kill, delete, and the state on disk.
+//! The container's life: create, start, exec, state, kill, delete, and the state on disk.
 //! This is the public API the `quai` CLI and embedders use.
 //!
 //! ```no_run
-//! use libcontainer::container::{Container, ContainerBuilder};
+//! use libcontainer::container::{Container, ContainerBuilder, ExecOptions, ProcessOverrides};
 //! let mut c = ContainerBuilder::new("demo")?
 //!     .root("/run/quai")
 //!     .create("/path/to/bundle".as_ref())?;
 //! c.start()?;
+//! // A second process in the running container, in the foreground (`exec`).
+//! let extra = c.exec_process(&ProcessOverrides {
+//!     args: vec!["/bin/true".into()],
+//!     ..Default::default()
+//! })?;
+//! let status = c.exec(&extra, &ExecOptions::default())?.wait()?;
 //! let code = c.wait()?;
 //! c.delete(true)?;
 //! # Ok::<(), libcontainer::Error>(())

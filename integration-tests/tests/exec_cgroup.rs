@@ -1,6 +1,7 @@
 //! `exec --cgroup`: a sub-cgroup of the container's, in runc's syntax (a plain path for
 //! every hierarchy, `controller[,controller]:path` for some), which must exist and stay
-//! below; and `delete --force` removes such sub-cgroups with the container's own.
+//! below; `delete --force` removes such sub-cgroups with the container's own; and
+//! `kill --all` reaches exec'd processes that outlive the init.
 
 use integration_tests::{host, Ctr};
 
@@ -92,5 +93,43 @@ fn joins_an_existing_sub_cgroup_and_delete_removes_it() {
     c.delete(&["--force"]).ok();
     assert!(host::wait_process_gone(pid));
     assert!(!dir.exists(), "{} is left", dir.display());
+    c.assert_gone(Some(init));
+}
+
+#[test]
+fn exec_processes_are_killed_after_the_init_has_exited() {
+    // No pid namespace: the exec'd process outlives the init, as in runc.
+    let mut c = Ctr::new();
+    c.bundle.remove_namespace("pid");
+    c.bundle.probe(&["sleep", "forever"]);
+    c.run(&["-d"]).ok();
+    c.wait_status("running");
+    let init = c.pid();
+    let pid_file = c.work().join("exec.pid");
+    c.cmd(&[
+        "exec",
+        "-d",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        &c.id,
+        "/bin/probe",
+        "sleep",
+        "forever",
+    ])
+    .ok();
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+    c.kill(&["KILL"]).ok();
+    assert!(host::wait_process_gone(init));
+    c.wait_status("stopped");
+    assert!(
+        host::process_alive(pid),
+        "the exec'd process outlives the init"
+    );
+    c.cmd(&["kill", "--all", &c.id, "KILL"]).ok();
+    assert!(
+        host::wait_process_gone(pid),
+        "kill --all reaches it through the cgroup"
+    );
+    c.delete(&[]).ok();
     c.assert_gone(Some(init));
 }

@@ -53,7 +53,7 @@ impl Bundle {
         let bin = dir.join("rootfs/bin");
         fs::create_dir_all(&bin).map_err(|e| format!("mkdir {}: {e}", bin.display()))?;
         fs::copy(BUSYBOX, bin.join("busybox")).map_err(|e| format!("copy {BUSYBOX}: {e}"))?;
-        for name in ["true", "sh"] {
+        for name in ["true", "sh", "sleep"] {
             symlink("busybox", bin.join(name)).map_err(|e| format!("symlink {name}: {e}"))?;
         }
         let out = Command::new(quai)
@@ -82,6 +82,12 @@ impl Bundle {
     /// The bundle directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Sets the process's arguments for the containers that follow (written with the
+    /// next [`Bundle::set_cgroups_path`]).
+    pub fn set_args(&mut self, args: &[&str]) {
+        self.config["process"]["args"] = Value::from(args.to_vec());
     }
 
     /// Writes config.json with the given `cgroupsPath` for the next container.

@@ -190,6 +190,23 @@ fn containerd_runs_tasks_with_quai() {
         .ok(&["task", "ls"])
         .lines()
         .any(|l| l.starts_with(&id2) && l.contains("RUNNING")));
+    // exec through the shim (`exec --process F --detach --pid-file P`): its output and
+    // exit status come back.
+    let o = d.ctr(&[
+        "task",
+        "exec",
+        "--exec-id",
+        "e1",
+        &id2,
+        "/bin/sh",
+        "-c",
+        "echo hello from exec; exit 5",
+    ]);
+    assert_eq!(o.status.code(), Some(5), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("hello from exec"),
+        "{o:?}"
+    );
     let ps = d.ok(&["task", "ps", &id2]);
     assert_eq!(ps.lines().count(), 2, "one process: {ps}");
     let metrics = d.ok(&["task", "metrics", &id2]);

@@ -145,6 +145,19 @@ fn podman_runs_containers_with_quai() {
     assert!(status().contains("Paused"), "{}", status());
     p.ok(&["unpause", "quai-it-d"]);
     assert!(status().contains("quai-it-d Up"), "{}", status());
+    // exec through conmon (`exec --pid-file P --process F --detach`): output, status,
+    // and podman's 127 for a missing program.
+    let o = p.podman(&[
+        "exec",
+        "quai-it-d",
+        "/bin/sh",
+        "-c",
+        "echo hello from exec; exit 4",
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{o:?}");
+    assert_eq!(text(&o.stdout), "hello from exec\n", "{o:?}");
+    let o = p.podman(&["exec", "quai-it-d", "/nonexistent"]);
+    assert_eq!(o.status.code(), Some(127), "{o:?}");
     let top = p.ok(&["top", "quai-it-d"]);
     assert!(top.contains("sleep 1000"), "{top}");
     // PID 1 ignores SIGTERM; podman falls back to SIGKILL after the timeout.

@@ -84,6 +84,17 @@ impl Pidfd {
         Ok(())
     }
 
+    /// Sends the pidfd over a connected Unix socket with `SCM_RIGHTS` (runc 1.2's
+    /// `--pidfd-socket`), the payload being its name.
+    pub fn send_over(&self, socket: &OwnedFd) -> io::Result<()> {
+        use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
+        let fds = [self.fd.as_raw_fd()];
+        let iov = [io::IoSlice::new(b"pidfd")];
+        let cmsg = [ControlMessage::ScmRights(&fds)];
+        sendmsg::<UnixAddr>(socket.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None)?;
+        Ok(())
+    }
+
     /// Waits until the process has exited (not necessarily been reaped); true if it did
     /// within `timeout` (`None` waits forever).
     pub fn wait_exit(&self, timeout: Option<Duration>) -> io::Result<bool> {
@@ -107,4 +118,17 @@ impl Pidfd {
             }
         }
     }
+}
+
+/// Connects a Unix stream socket to `path` (close-on-exec), to send a pidfd over.
+pub fn connect_socket(path: &std::path::Path) -> io::Result<OwnedFd> {
+    use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr};
+    let fd = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    connect(fd.as_raw_fd(), &UnixAddr::new(path)?)?;
+    Ok(fd)
 }

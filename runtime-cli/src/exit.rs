@@ -36,12 +36,23 @@ pub enum CliError {
     /// ps(1) failed.
     #[error("ps: {0}")]
     Ps(String),
+    /// `exec` failed: runc's prefix, and exit status 255.
+    #[error("exec failed: {0}")]
+    Exec(Box<CliError>),
     /// Writing to stdout failed.
     #[error("write to stdout: {}", errno_text(.0))]
     Stdout(std::io::Error),
 }
 
 impl CliError {
+    /// The exit status this failure gives: 255 for `exec` (runc's), else 1.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Exec(_) => 255,
+            _ => 1,
+        }
+    }
+
     /// An I/O failure of `what` on `path`.
     pub fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.to_path_buf();

@@ -53,7 +53,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from((code & 0xff) as u8),
         Err(e) => {
             log.error(&e.to_string());
-            ExitCode::from(1)
+            ExitCode::from(e.exit_code())
         }
     }
 }

@@ -88,10 +88,6 @@ fn later_commands_fail_clearly() {
     let tmp = TempDir::new("later");
     for (args, name) in [
         (
-            &["exec", "--detach", "--pid-file", "p", "--process", "f", "c"][..],
-            "exec",
-        ),
-        (
             &[
                 "checkpoint",
                 "--image-path",
@@ -122,6 +118,23 @@ fn later_commands_fail_clearly() {
             "{err}"
         );
     }
+}
+
+#[test]
+fn exec_failures_exit_255_with_runcs_prefix() {
+    // containerd's argv; the container does not exist.
+    let tmp = TempDir::new("exec");
+    let o = quai(
+        &tmp,
+        &["exec", "--detach", "--pid-file", "p", "--process", "f", "c"],
+    );
+    assert_eq!(o.status.code(), Some(255), "stderr: {}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "stderr: {err:?}");
+    assert!(
+        err.contains("exec failed: ") && err.contains("does not exist"),
+        "{err}"
+    );
 }
 
 #[test]

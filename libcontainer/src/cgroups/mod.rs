@@ -17,6 +17,7 @@ mod layout;
 mod oom;
 mod path;
 mod stats;
+mod sub;
 pub mod systemd;
 #[cfg(test)]
 mod testutil;
@@ -89,6 +90,9 @@ pub enum CgroupError {
     /// The spec asks for something this driver or host cannot do.
     #[error("{0}")]
     Unsupported(String),
+    /// `exec` could not join the cgroup (or sub-cgroup) it names.
+    #[error("{0}")]
+    Join(String),
     /// A resource value is invalid.
     #[error("linux.resources.{0}")]
     Invalid(String),
@@ -137,6 +141,19 @@ pub struct Cgroup {
     /// is tried once, never waited for.
     #[serde(default)]
     pub shared: bool,
+}
+
+/// Appends the PIDs of `dir` and of every cgroup below it (as runc's GetAllPids).
+fn pids_below(dir: &Path, out: &mut Vec<i32>) {
+    out.extend(
+        std::fs::read_to_string(dir.join("cgroup.procs"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse::<i32>().ok()),
+    );
+    for sub in path::sub_dirs(dir) {
+        pids_below(&sub, out);
+    }
 }
 
 /// How long freezing, and emptying a cgroup before removal, may take.
@@ -268,7 +285,8 @@ impl Cgroup {
         Ok(())
     }
 
-    /// The PIDs in the cgroup (host PIDs), from the first directory that lists them.
+    /// The PIDs in the cgroup and its sub-cgroups (host PIDs), from the first directory
+    /// that lists them.
     pub fn pids(&self) -> Vec<i32> {
         // The unified directory is the one every process is in on v2; on v1 any will do.
         let dir = self
@@ -279,11 +297,9 @@ impl Cgroup {
             .or_else(|| self.dirs.iter().find(|d| !self.is_unified(d)))
             .or(self.dirs.first());
         let Some(d) = dir else { return Vec::new() };
-        std::fs::read_to_string(d.join("cgroup.procs"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.trim().parse().ok())
-            .collect()
+        let mut out = Vec::new();
+        pids_below(d, &mut out);
+        out
     }
 
     fn is_unified(&self, d: &Path) -> bool {
@@ -354,7 +370,7 @@ impl Cgroup {
                 let _ = std::fs::remove_dir(dir);
                 continue;
             }
-            path::rmdir_when_empty(dir, deadline)?;
+            path::rmdir_tree_when_empty(dir, deadline)?;
         }
         for dir in self.created.iter().rev() {
             if self.dirs.contains(dir) {

@@ -101,6 +101,28 @@ pub(crate) fn rmdir_when_empty(dir: &Path, deadline: Instant) -> Result<(), Cgro
     }
 }
 
+/// Removes `dir` and every cgroup below it (sub-cgroups the container or `exec
+/// --cgroup` made), innermost first, each as [`rmdir_when_empty`] does.
+pub(crate) fn rmdir_tree_when_empty(dir: &Path, deadline: Instant) -> Result<(), CgroupError> {
+    for sub in sub_dirs(dir) {
+        rmdir_tree_when_empty(&sub, deadline)?;
+    }
+    rmdir_when_empty(dir, deadline)
+}
+
+/// The directories directly below `dir` (sub-cgroups; interface files are not
+/// directories). None when `dir` cannot be read.
+pub(crate) fn sub_dirs(dir: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A file name inside one cgroup directory: no separators, not `.` or `..` (for
 /// `unified` keys and hugepage sizes, which come from the spec).
 pub(crate) fn is_plain_name(name: &str) -> bool {

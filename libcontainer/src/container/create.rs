@@ -153,6 +153,7 @@ impl ContainerBuilder {
             net_ns_path: b
                 .namespace(crate::spec::LinuxNamespaceType::Network)
                 .and_then(|n| n.path().clone()),
+            exec_linux: exec_linux(b),
         };
         dir.write_interim(&st)?;
 
@@ -299,3 +300,16 @@ impl Observer for CreateObserver<'_> {
 
 #[cfg(test)]
 mod tests;
+
+/// What of `linux` an exec'd process takes as the init does (`personality`,
+/// `memoryPolicy`); `None` when the spec sets neither.
+fn exec_linux(b: &Bundle) -> Option<crate::spec::Linux> {
+    let l = b.spec.linux().as_ref()?;
+    if l.personality().is_none() && l.memory_policy().is_none() {
+        return None;
+    }
+    let mut out = crate::spec::Linux::default();
+    out.set_personality(l.personality().clone());
+    out.set_memory_policy(l.memory_policy().clone());
+    Some(out)
+}

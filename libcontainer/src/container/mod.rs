@@ -1,12 +1,18 @@
-//! The container's life: create, start, state, kill, delete, and the state on disk.
+//! The container's life: create, start, exec, state, kill, delete, and the state on disk.
 //! This is the public API the `quai` CLI and embedders use.
 //!
 //! ```no_run
-//! use libcontainer::container::{Container, ContainerBuilder};
+//! use libcontainer::container::{Container, ContainerBuilder, ExecOptions, ProcessOverrides};
 //! let mut c = ContainerBuilder::new("demo")?
 //!     .root("/run/quai")
 //!     .create("/path/to/bundle".as_ref())?;
 //! c.start()?;
+//! // A second process in the running container, in the foreground (`exec`).
+//! let extra = c.exec_process(&ProcessOverrides {
+//!     args: vec!["/bin/true".into()],
+//!     ..Default::default()
+//! })?;
+//! let status = c.exec(&extra, &ExecOptions::default())?.wait()?;
 //! let code = c.wait()?;
 //! c.delete(true)?;
 //! # Ok::<(), libcontainer::Error>(())
@@ -17,6 +23,7 @@
 //! `stderr`) give the process the caller's fds: see `examples/in_memory.rs`.
 
 mod create;
+mod exec;
 mod id;
 mod lifecycle;
 mod resources;
@@ -25,6 +32,7 @@ mod state;
 mod status;
 mod timestamp;
 
+pub use exec::{read_process, ExecOptions, ExecProcess, ProcessOverrides};
 pub use id::ContainerId;
 pub use resources::Event;
 pub use signal::parse_signal;
@@ -56,6 +64,15 @@ pub enum ContainerError {
     /// The container is not in a state that allows the operation.
     #[error("container not running")]
     NotRunning,
+    /// `exec` into a container that is stopped, or paused without `ignore_paused`.
+    #[error("{0}")]
+    CannotExec(&'static str),
+    /// `exec --cap` names no capability this runtime knows.
+    #[error("unknown capability {0:?}")]
+    InvalidCapability(String),
+    /// `exec --process FILE` could not be read or parsed.
+    #[error("{0}")]
+    ProcessFile(String),
     /// `start` on a container that is not `created`.
     #[error("{0}")]
     CannotStart(&'static str),

@@ -60,6 +60,9 @@ pub struct StateFile {
     /// The network namespace joined by path, if any (it outlives the init).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub net_ns_path: Option<PathBuf>,
+    /// `linux.personality` and `linux.memoryPolicy`, which an exec'd process takes too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec_linux: Option<crate::spec::Linux>,
 }
 
 /// An open, locked state directory.
@@ -292,6 +295,7 @@ mod tests {
             shared_mounts: false,
             net_devices: vec![],
             net_ns_path: None,
+            exec_linux: None,
         }
     }
 

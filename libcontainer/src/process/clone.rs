@@ -35,7 +35,11 @@ pub fn clone3(flags: CloneFlags, cgroup: Option<BorrowedFd<'_>>) -> io::Result<F
         args.cgroup = fd.as_raw_fd() as u64;
     }
     args.pidfd = &mut pidfd as *mut libc::c_int as u64;
-    args.exit_signal = libc::SIGCHLD as u64;
+    // The kernel refuses an exit signal with CLONE_PARENT: the child then sends its
+    // parent's (the caller's own exit signal) to the caller's parent.
+    if !flags.contains(CloneFlags::CLONE_PARENT) {
+        args.exit_signal = libc::SIGCHLD as u64;
+    }
     // SAFETY: clone3 without CLONE_VM behaves like fork; `args` is valid for the call.
     let r = unsafe {
         libc::syscall(

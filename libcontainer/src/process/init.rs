@@ -275,7 +275,7 @@ fn join_session_keyring(id: &str) -> Result<(), String> {
 }
 
 /// The process's environment plus what the runtime adds (LISTEN_FDS, HOME).
-fn container_env(spec_env: &[String], extra: &[String], uid: u32) -> Vec<String> {
+pub(super) fn container_env(spec_env: &[String], extra: &[String], uid: u32) -> Vec<String> {
     let mut env: Vec<String> = spec_env.to_vec();
     env.extend(extra.iter().cloned());
     if !env.iter().any(|e| e.starts_with("HOME=")) {

@@ -4,6 +4,7 @@
 mod clone;
 mod credentials;
 mod exec;
+mod exec_into;
 mod facts;
 mod fds;
 mod fields;
@@ -12,6 +13,7 @@ mod init;
 mod messages;
 mod netdevs;
 
+pub use exec_into::{exec_into, ExecOptions};
 pub use fds::check_preserved_fds;
 pub use foreground::{wait_foreground, Forwarder};
 

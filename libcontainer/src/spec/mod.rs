@@ -11,18 +11,20 @@ pub mod ranges;
 mod validate;
 
 pub use default::default_spec;
+pub use validate::check_exec_process;
 pub use validate::{is_supported, Unsupported, UNSUPPORTED};
 
 use std::path::{Path, PathBuf};
 
 pub use oci_spec::runtime::{
+    Capabilities, Capability, Hook, Hooks, Linux, LinuxCapabilities, LinuxDevice, LinuxDeviceType,
+    LinuxIdMapping, LinuxNamespace, LinuxNamespaceType, LinuxResources, Mount, PosixRlimit,
+    PosixRlimitType, Process, Spec, User,
+};
+pub use oci_spec::runtime::{
     ExecCPUAffinity, IOPriorityClass, LinuxIOPriority, LinuxMemoryPolicy, LinuxPersonality,
     LinuxPersonalityDomain, LinuxSchedulerFlag, LinuxSchedulerPolicy, MemoryPolicyFlagType,
     MemoryPolicyModeType, Scheduler,
-};
-pub use oci_spec::runtime::{
-    Hook, Hooks, LinuxCapabilities, LinuxDevice, LinuxDeviceType, LinuxIdMapping, LinuxNamespace,
-    LinuxNamespaceType, LinuxResources, Mount, PosixRlimit, PosixRlimitType, Process, Spec, User,
 };
 
 /// Why a bundle was refused.

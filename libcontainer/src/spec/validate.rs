@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
 
 use super::SpecError;
 
@@ -89,6 +89,17 @@ fn check_process(spec: &Spec) -> Result<(), SpecError> {
         .process()
         .as_ref()
         .ok_or_else(|| invalid("process must be set"))?;
+    check_process_fields(p)
+}
+
+/// Checks a process given to `exec` (from `--process` or built from the container's
+/// config and flags) as `create` checks the container's, fields not supported yet
+/// included.
+pub fn check_exec_process(p: &Process) -> Result<(), SpecError> {
+    check_process_fields(p)
+}
+
+fn check_process_fields(p: &Process) -> Result<(), SpecError> {
     if p.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(invalid("args must not be empty"));
     }

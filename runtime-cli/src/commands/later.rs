@@ -1,5 +1,5 @@
-//! Commands that come with later work (`exec`, `checkpoint`, `restore`) and the argument
-//! types of the cgroup commands: the later ones parse with runc's syntax, so callers get
+//! Commands that come with later work (`checkpoint`, `restore`) and the argument
+//! types of `exec` and the cgroup commands: the later ones parse with runc's syntax, so callers get
 //! a clear error rather than a usage error, and then fail with exit status 1. None of
 //! them may pretend to succeed.
 

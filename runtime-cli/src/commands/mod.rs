@@ -4,6 +4,7 @@
 mod create;
 mod delete;
 mod events;
+mod exec;
 mod features;
 mod kill;
 pub mod later;
@@ -35,7 +36,7 @@ pub fn dispatch(global: &Global, cmd: Command, log: &mut Logger) -> Result<i32, 
         Command::List(a) => list::run(&root, &a),
         Command::Spec(a) => spec::run(&a),
         Command::Features => features::run(),
-        Command::Exec(_) => later::not_implemented("exec"),
+        Command::Exec(a) => exec::run(&root, &a),
         Command::Pause(a) => pause::pause(&root, &a.id),
         Command::Resume(a) => pause::resume(&root, &a.id),
         Command::Update(a) => update::run(&root, &a),

@@ -1,0 +1,228 @@
+//! `exec`: a new process in a container that already runs. The runtime clones a helper
+//! (into the container's cgroup on cgroup v2), which joins every namespace of the
+//! container's init with one `setns(pidfd, CLONE_NEW*)` (the kernel orders the user
+//! namespace first and leaves a time namespace's offsets alone), then clones the
+//! process itself with `CLONE_PARENT`: a member of the container's pid namespace and
+//! the runtime's own child. The helper sends its pidfd and exits. The runtime places the
+//! process in the cgroup (v1 and hybrid), and the process finishes its set-up and
+//! `execve`s; every error before `execve` comes back over the channel.
+
+mod child;
+mod messages;
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use messages::{FromExec, ToExec};
+
+use super::facts::KernelFacts;
+use super::{clone, Init, ProcessError};
+use crate::cgroups::{Cgroup, Mode};
+use crate::channel::{self, Channel};
+use crate::pidfd::Pidfd;
+use crate::procfs::ProcHandle;
+use crate::spec::Process;
+
+/// The namespaces `setns` can join, with the name of their `/proc/<pid>/ns` link; the
+/// user namespace is listed first, as it must be joined first (the kernel does that
+/// for a pidfd and a flag set).
+const KINDS: [(&str, libc::c_int); 8] = [
+    ("user", libc::CLONE_NEWUSER),
+    ("mnt", libc::CLONE_NEWNS),
+    ("pid", libc::CLONE_NEWPID),
+    ("net", libc::CLONE_NEWNET),
+    ("ipc", libc::CLONE_NEWIPC),
+    ("uts", libc::CLONE_NEWUTS),
+    ("cgroup", libc::CLONE_NEWCGROUP),
+    ("time", libc::CLONE_NEWTIME),
+];
+
+/// What `exec` needs to start a process in a container.
+#[derive(Debug)]
+pub struct ExecOptions<'a> {
+    /// A pidfd of the container's init, verified by start time.
+    pub init: &'a Pidfd,
+    /// The process to run (validated).
+    pub process: &'a Process,
+    /// The container's root (used when it shares the runtime's mount namespace).
+    pub rootfs: &'a Path,
+    /// The cgroup to join: the container's, or a sub-cgroup of it.
+    pub cgroup: &'a Cgroup,
+    /// fds 3..3+N reach the process; each must be open and inheritable in the caller.
+    pub preserve_fds: u32,
+    /// A connected console socket that receives the pty master.
+    pub console_socket: Option<&'a OwnedFd>,
+    /// The container's `personality` and `memoryPolicy`, which the process takes too.
+    pub linux: Option<&'a crate::spec::Linux>,
+}
+
+/// Starts the process; returns once it has `execve`d (its PID, a pidfd, and the pty
+/// master when it has a terminal and no console socket was given). `started` is
+/// called with its PID before it may run user code (to write the pid file).
+pub fn exec_into(
+    opts: &ExecOptions,
+    started: &mut dyn FnMut(i32) -> Result<(), String>,
+) -> Result<Init, ProcessError> {
+    let sys = |what| move |source| ProcessError::Sys { what, source };
+    super::check_preserved_fds(opts.preserve_fds)?;
+    let proc = ProcHandle::open().map_err(sys("open /proc"))?;
+    // Read here, from the host's procfs: the process uses only these copies.
+    let facts = KernelFacts::read(&proc)?;
+    let me = std::process::id() as i32;
+    let mut flags = 0;
+    for (kind, flag) in KINDS {
+        let ino = |pid| {
+            let fd = proc.open_ns(pid, kind).map_err(sys("open namespace"))?;
+            nix::sys::stat::fstat(&fd)
+                .map(|s| (s.st_dev, s.st_ino))
+                .map_err(|e| ProcessError::Sys {
+                    what: "stat namespace",
+                    source: e.into(),
+                })
+        };
+        if ino(me)? != ino(opts.init.pid())? {
+            flags |= flag;
+        }
+    }
+    // Still the init we verified: the namespaces read above are its own.
+    if opts.init.signal(0).is_err() {
+        return Err(ProcessError::Runtime("container not running".into()));
+    }
+    let shares_mounts = flags & libc::CLONE_NEWNS == 0;
+    let (ours, theirs) = channel::pair().map_err(sys("socketpair"))?;
+    // Inherited by the clones: never dumpable before execve.
+    // SAFETY: plain prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
+        return Err(ProcessError::Sys {
+            what: "prctl(PR_SET_DUMPABLE)",
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    let into = match (opts.cgroup.mode, opts.cgroup.unified_dir()) {
+        (Mode::V2, Some(dir)) => Some(
+            crate::rootdir::openat2(libc::AT_FDCWD, dir, libc::O_PATH | libc::O_DIRECTORY, 0, 0)
+                .map_err(sys("open cgroup"))?,
+        ),
+        _ => None,
+    };
+    let empty = nix::sched::CloneFlags::empty();
+    let helper =
+        match clone::clone3(empty, into.as_ref().map(|f| f.as_fd())).map_err(sys("clone3"))? {
+            clone::Forked::Child => {
+                drop(ours);
+                let job = child::Job {
+                    ch: theirs,
+                    init: opts.init,
+                    flags,
+                    shares_mounts,
+                    rootfs: opts.rootfs,
+                    process: opts.process,
+                    linux: opts.linux,
+                    preserve_fds: opts.preserve_fds,
+                    proc: &proc,
+                    facts: &facts,
+                };
+                child::helper(job)
+            }
+            clone::Forked::Parent { pid, .. } => pid,
+        };
+    drop(theirs);
+    let got = receive(&ours);
+    // The helper exits right after sending the pidfd (or its error).
+    // SAFETY: reaping our own child.
+    unsafe { libc::waitpid(helper, std::ptr::null_mut(), 0) };
+    let (pid, pidfd) = match got? {
+        (FromExec::Spawned { pid }, mut fds) => match fds.pop() {
+            Some(fd) => (pid, Pidfd::from_owned(fd, pid)),
+            None => return Err(ProcessError::Runtime("exec helper sent no pidfd".into())),
+        },
+        (FromExec::Error(e), _) => return Err(ProcessError::Init(e)),
+        (other, _) => return Err(ProcessError::Runtime(format!("unexpected {other:?}"))),
+    };
+    let process = Init {
+        pid,
+        pidfd,
+        console: None,
+    };
+    match drive(&ours, process, opts, into.is_some(), started) {
+        Ok(p) => Ok(p),
+        Err((p, e)) => {
+            let _ = p.pidfd.signal(libc::SIGKILL);
+            // SAFETY: reaping our own child (CLONE_PARENT made it ours).
+            unsafe { libc::waitpid(p.pid, std::ptr::null_mut(), 0) };
+            Err(e)
+        }
+    }
+}
+
+/// The runtime's side once the process exists: cgroup, go-ahead, console, and the
+/// wait for `execve` (the channel's end-of-file after `Ready`) or an error.
+fn drive(
+    ch: &Channel,
+    mut p: Init,
+    opts: &ExecOptions,
+    placed: bool,
+    started: &mut dyn FnMut(i32) -> Result<(), String>,
+) -> Result<Init, (Init, ProcessError)> {
+    macro_rules! tryf {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(e) => return Err((p, e)),
+            }
+        };
+    }
+    // execCPUAffinity.initial, on the new process before it joins the cgroup.
+    tryf!(super::fields::apply_initial(p.pid, Some(opts.process)).map_err(ProcessError::Runtime));
+    if !placed {
+        tryf!(opts
+            .cgroup
+            .join(p.pid)
+            .map_err(|e| ProcessError::Runtime(e.to_string())));
+    }
+    tryf!(ch
+        .send(&ToExec::Go, &[])
+        .map_err(|source| ProcessError::Sys {
+            what: "send to exec process",
+            source
+        }));
+    let mut ready = false;
+    loop {
+        let (msg, mut fds) = match receive(ch) {
+            Ok(m) => m,
+            // Its end is close-on-exec: end-of-file after `Ready` means it exec'd.
+            Err(ProcessError::InitDied) if ready => {
+                tryf!(started(p.pid).map_err(ProcessError::Runtime));
+                return Ok(p);
+            }
+            Err(e) => return Err((p, e)),
+        };
+        match msg {
+            FromExec::Console => {
+                let Some(master) = fds.pop() else {
+                    return Err((p, ProcessError::Runtime("no pty master sent".into())));
+                };
+                match opts.console_socket {
+                    Some(sock) => tryf!(crate::tty::send_master(sock.as_fd(), master.as_fd())
+                        .map_err(|e| ProcessError::Runtime(e.to_string()))),
+                    None => p.console = Some(master),
+                }
+            }
+            FromExec::Ready => ready = true,
+            FromExec::Error(e) => return Err((p, ProcessError::Init(e))),
+            FromExec::Spawned { .. } => {
+                return Err((p, ProcessError::Runtime("unexpected message".into())))
+            }
+        }
+    }
+}
+
+fn receive(ch: &Channel) -> Result<(FromExec, Vec<OwnedFd>), ProcessError> {
+    ch.recv::<FromExec>().map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => ProcessError::InitDied,
+        _ => ProcessError::Sys {
+            what: "receive from exec process",
+            source: e,
+        },
+    })
+}

@@ -148,3 +148,44 @@ fn kill_all_with_signal_zero_after_the_container_stopped() {
     c.delete(&[]).ok();
     c.assert_gone(Some(pid));
 }
+
+/// Without a pid namespace of its own, SIGKILL to the init would leave the container's
+/// other processes running: `kill <id> KILL` kills every process of its cgroup, as runc
+/// 1.2 does (with its own pid namespace the kernel does that itself).
+#[test]
+fn sigkill_with_a_shared_pid_namespace_kills_every_process() {
+    let mut c = Ctr::new();
+    c.bundle.namespaces(&["mount", "ipc", "uts", "network"]);
+    // The init forks a second process that outlives nothing but the container.
+    c.bundle.args(&[
+        "sh",
+        "-c",
+        "sleep 1000 & echo $! > /tmp/child; exec sleep 1000",
+    ]);
+    c.run(&["--detach"]).ok();
+    let pid = c.pid();
+    let child_file = c.bundle.rootfs().join("tmp/child");
+    integration_tests::host::eventually("the child's pid is written", || {
+        std::fs::read_to_string(&child_file).is_ok_and(|s| !s.trim().is_empty())
+    });
+    // The same pid namespace as ours: the pid it wrote is its host pid.
+    let child: i32 = std::fs::read_to_string(&child_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(integration_tests::host::process_alive(child));
+    c.kill(&["KILL"]).ok();
+    if integration_tests::assets::is_runc() {
+        eprintln!("runc 1.1.5 kills only the init here (runc 1.2 kills all); quai only");
+        c.delete(&["--force"]).ok();
+        return;
+    }
+    assert!(
+        integration_tests::host::wait_process_gone(child),
+        "the container's other process survived kill KILL"
+    );
+    c.wait_status("stopped");
+    c.delete(&[]).ok();
+    c.assert_gone(Some(pid));
+}

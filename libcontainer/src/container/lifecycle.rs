@@ -139,6 +139,12 @@ pub(super) fn kill(root: &Path, id: &ContainerId, sig: i32, all: bool) -> Result
         return Ok(());
     }
     let init = init.ok_or(ContainerError::NotRunning)?;
+    // SIGKILL to a pid namespace's init kills the whole namespace; an init that is not
+    // PID 1 of its own (a shared or joined pid namespace) would leave the rest running,
+    // so they are killed through the cgroup too, as runc 1.2 does.
+    if sig == libc::SIGKILL && !is_pid_namespace_init(st.pid) {
+        st.cgroup.signal_all(sig)?;
+    }
     init.signal(sig).map_err(|e| match e.raw_os_error() {
         Some(libc::ESRCH) => ContainerError::NotRunning,
         _ => ContainerError::StateIo {
@@ -148,6 +154,18 @@ pub(super) fn kill(root: &Path, id: &ContainerId, sig: i32, all: bool) -> Result
         },
     })?;
     Ok(())
+}
+
+/// True when `pid` is PID 1 of its innermost pid namespace (the last `NSpid` field).
+fn is_pid_namespace_init(pid: i32) -> bool {
+    crate::procfs::ProcHandle::open()
+        .and_then(|p| p.read(&format!("{pid}/status")))
+        .is_ok_and(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("NSpid:"))
+                .and_then(|v| v.split_whitespace().last())
+                == Some("1")
+        })
 }
 
 pub(super) fn delete(root: &Path, id: &ContainerId, force: bool) -> Result<Vec<String>> {

@@ -72,6 +72,9 @@ fn in_memory_example_needs_no_bundle_and_its_stdio_is_the_callers_pipes() {
     );
     assert!(!out.stderr.contains("to stderr"), "{out}");
     assert_eq!(out.stdout.matches("hello embedder").count(), 1, "{out}");
+    // The exec'd process ran in the container (its hostname) with its own status.
+    assert!(out.stdout.contains("exec in in-memory\n"), "{out}");
+    assert!(out.stdout.contains("exec exited with 3\n"), "{out}");
     assert!(out.stdout.contains("container exited with 7"), "{out}");
     let state_dir = c.work().join("quai-example-root").join(&c.id);
     assert!(

@@ -1,11 +1,12 @@
 //! Runs a container with no bundle on disk: the spec is built in Rust, and the
-//! container's stdin, stdout and stderr are pipes this program writes and reads.
+//! container's stdin, stdout and stderr are pipes this program writes and reads; while
+//! it runs, a second process is exec'd into it.
 //! `cargo run -p libcontainer --example in_memory -- <rootfs> [id]` (as root; the rootfs
 //! is a busybox tree). Prints what the container wrote and its exit code, then removes it.
 
 use std::io::{Read, Write};
 
-use libcontainer::container::ContainerBuilder;
+use libcontainer::container::{ContainerBuilder, ExecOptions};
 use libcontainer::spec::Spec;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,9 +24,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     process.set_args(Some(vec![
         "/bin/sh".into(),
         "-c".into(),
-        "read name; echo hello $name from $(hostname); echo to stderr >&2; exit 7".into(),
+        "read name; echo hello $name from $(hostname); echo to stderr >&2; read _; exit 7".into(),
     ]));
     process.set_terminal(Some(false));
+    // The exec'd process: the container's, with other args (its stdio is ours).
+    let mut exec = process.clone();
+    exec.set_args(Some(vec![
+        "/bin/sh".into(),
+        "-c".into(),
+        "echo exec in $(hostname); exit 3".into(),
+    ]));
     spec.set_process(Some(process));
     spec.set_hostname(Some("in-memory".into()));
 
@@ -48,6 +56,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     c.start()?;
     stdin_w.write_all(b"embedder\n")?;
+    // The container waits for a second line: exec into it meanwhile.
+    let status = c.exec(&exec, &ExecOptions::default())?.wait()?;
+    println!("exec exited with {status}");
+    stdin_w.write_all(b"done\n")?;
     drop(stdin_w);
     // The builder gave its ends of the pipes away with `create`: end-of-file comes when
     // the container's process exits.

@@ -5,7 +5,8 @@ use crate::{
     capabilities::CapsError, cgroups::CgroupError, container::ContainerError, hooks::HookError,
     identity::IdentityError, limits::LimitsError, mempolicy::MemPolicyError,
     namespaces::NamespaceError, netdev::NetDevError, personality::PersonalityError,
-    process::ProcessError, rootfs::RootfsError, sched::SchedError, spec::SpecError, tty::TtyError,
+    process::ProcessError, rdt::RdtError, rootfs::RootfsError, sched::SchedError, spec::SpecError,
+    tty::TtyError,
 };
 
 /// Everything the public API can fail with.
@@ -50,6 +51,9 @@ pub enum Error {
     /// A network interface could not be moved.
     #[error(transparent)]
     NetDev(#[from] NetDevError),
+    /// The Intel RDT group could not be set up.
+    #[error(transparent)]
+    Rdt(#[from] RdtError),
     /// A hook failed.
     #[error(transparent)]
     Hook(#[from] HookError),

@@ -157,8 +157,9 @@ fn linux() -> Linux {
         // refuses one only where the host lacks the LSM, as runc does).
         apparmor: Enabled { enabled: false },
         selinux: Enabled { enabled: false },
+        // Usable where the host has a resctrl filesystem, as runc decides it.
         intel_rdt: Enabled {
-            enabled: is_supported("linux.intelRdt"),
+            enabled: crate::rdt::resctrl_mount().is_some(),
         },
         memory_policy: memory_policy(),
         mount_extensions: MountExtensions {

@@ -32,6 +32,7 @@ pub mod mempolicy;
 pub mod namespaces;
 pub mod netdev;
 pub mod personality;
+pub mod rdt;
 pub mod rootfs;
 pub mod sched;
 pub mod sysctl;

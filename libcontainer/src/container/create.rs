@@ -10,6 +10,7 @@ use super::{Container, ContainerBuilder, ContainerError, Status};
 use crate::cgroups::{self, Cgroup, Layout};
 use crate::process::{self, InitOptions, Observer};
 use crate::procfs::ProcHandle;
+use crate::rdt::{RdtError, RdtGroup};
 use crate::spec::{Bundle, Spec};
 use crate::{hooks, tty, Result};
 
@@ -60,11 +61,15 @@ impl ContainerBuilder {
         };
         let dir = StateDir::create(&self.root, &self.id)?;
         let mut cg = None;
-        match self.create_in(&b, &dir, console_socket.as_ref(), &mut cg) {
+        let mut rdt = None;
+        match self.create_in(&b, &dir, console_socket.as_ref(), &mut cg, &mut rdt) {
             Ok(c) => Ok(c),
             Err(e) => {
                 if let Some(cg) = cg {
                     let _ = cg.remove();
+                }
+                if let Some(rdt) = rdt {
+                    let _ = rdt.remove();
                 }
                 if b.shares_mount_namespace() {
                     let _ = crate::rootfs::unmount_under(&b.rootfs);
@@ -81,6 +86,7 @@ impl ContainerBuilder {
         dir: &StateDir,
         console_socket: Option<&OwnedFd>,
         cg_out: &mut Option<Cgroup>,
+        rdt_out: &mut Option<RdtGroup>,
     ) -> Result<Container> {
         let mut warnings = Vec::new();
         let fifo_path = dir.fifo();
@@ -132,6 +138,16 @@ impl ContainerBuilder {
         let res = linux.and_then(|l| l.resources().as_ref()).unwrap_or(&none);
         let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
         cg.apply(&layout, res, devices)?;
+        // Planned and recorded (below) before it is made, as the cgroup is.
+        let rdt = match linux.and_then(|l| l.intel_rdt().as_ref()) {
+            Some(r) => {
+                let mount = crate::rdt::resctrl_mount()
+                    .ok_or_else(|| RdtError::Invalid("no resctrl filesystem is mounted".into()))?;
+                Some(RdtGroup::plan(&mount, self.id.as_str(), r)?)
+            }
+            None => None,
+        };
+        rdt_out.clone_from(&rdt);
 
         let hooks = b.spec.hooks().clone().unwrap_or_default();
         let mut st = StateFile {
@@ -154,8 +170,12 @@ impl ContainerBuilder {
                 .namespace(crate::spec::LinuxNamespaceType::Network)
                 .and_then(|n| n.path().clone()),
             exec_linux: exec_linux(b),
+            intel_rdt: rdt.clone(),
         };
         dir.write_interim(&st)?;
+        if let Some(r) = &rdt {
+            r.make()?;
+        }
 
         let (listen_fds, extra_env) = socket_activation();
         let opts = InitOptions {
@@ -267,6 +287,9 @@ impl CreateObserver<'_> {
 
 impl Observer for CreateObserver<'_> {
     fn spawned(&mut self, pid: i32) -> std::result::Result<(), String> {
+        if let Some(r) = &self.st.intel_rdt {
+            r.add(pid).map_err(|e| e.to_string())?;
+        }
         let proc = ProcHandle::open().map_err(|e| format!("open /proc: {e}"))?;
         let st = proc
             .stat(pid)

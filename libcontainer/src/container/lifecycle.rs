@@ -202,6 +202,9 @@ pub(super) fn delete(root: &Path, id: &ContainerId, force: bool) -> Result<Vec<S
     let mut warnings = net_devices_back(&st, init.is_some());
     kill_everything(&st, init)?;
     st.cgroup.remove()?;
+    if let Some(r) = &st.intel_rdt {
+        r.remove()?;
+    }
     if st.shared_mounts {
         crate::rootfs::unmount_under(&st.rootfs)?;
     }

@@ -63,6 +63,9 @@ pub struct StateFile {
     /// `linux.personality` and `linux.memoryPolicy`, which an exec'd process takes too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exec_linux: Option<crate::spec::Linux>,
+    /// The Intel RDT groups made (or joined) for `linux.intelRdt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intel_rdt: Option<crate::rdt::RdtGroup>,
 }
 
 /// An open, locked state directory.
@@ -296,6 +299,7 @@ mod tests {
             net_devices: vec![],
             net_ns_path: None,
             exec_linux: None,
+            intel_rdt: None,
         }
     }
 

@@ -363,16 +363,10 @@ fn linux(spec: &Spec) -> Option<&oci_spec::runtime::Linux> {
 /// Every field `create` refuses as "not supported by quai yet". The one list: the
 /// validator refuses from it and `features` claims nothing it names, so a field that
 /// comes to work is taken off here and both follow.
-pub const UNSUPPORTED: &[Unsupported] = &[
-    Unsupported {
-        field: "linux.seccomp",
-        is_set: |s| linux(s).is_some_and(|l| l.seccomp().is_some()),
-    },
-    Unsupported {
-        field: "linux.intelRdt",
-        is_set: |s| linux(s).is_some_and(|l| l.intel_rdt().is_some()),
-    },
-];
+pub const UNSUPPORTED: &[Unsupported] = &[Unsupported {
+    field: "linux.seccomp",
+    is_set: |s| linux(s).is_some_and(|l| l.seccomp().is_some()),
+}];
 
 /// True when this build accepts `field` (it is not in [`UNSUPPORTED`]).
 pub fn is_supported(field: &str) -> bool {
@@ -380,12 +374,14 @@ pub fn is_supported(field: &str) -> bool {
 }
 
 fn check_unsupported(spec: &Spec) -> Result<(), SpecError> {
-    match UNSUPPORTED.iter().find(|u| (u.is_set)(spec)) {
-        // runc's words where the host has no resctrl at all.
-        Some(u) if u.field == "linux.intelRdt" => Err(intel_rdt_refusal(resctrl_mounted())),
-        Some(u) => Err(SpecError::Unsupported(u.field)),
-        None => Ok(()),
+    if let Some(u) = UNSUPPORTED.iter().find(|u| (u.is_set)(spec)) {
+        return Err(SpecError::Unsupported(u.field));
     }
+    // runc's words where the host has no resctrl at all.
+    if linux(spec).is_some_and(|l| l.intel_rdt().is_some()) && !resctrl_mounted() {
+        return Err(intel_rdt_refusal());
+    }
+    Ok(())
 }
 
 /// Interfaces can only be moved into a network namespace of the container's own.
@@ -407,20 +403,15 @@ fn check_net_devices(spec: &Spec) -> Result<(), SpecError> {
 
 /// Whether a resctrl filesystem is mounted here (where Intel RDT is usable at all).
 fn resctrl_mounted() -> bool {
-    crate::mountinfo::read().is_ok_and(|m| m.iter().any(|m| m.fstype == "resctrl"))
+    crate::rdt::resctrl_mount().is_some()
 }
 
-/// `linux.intelRdt` is refused: in runc's words where the host has no resctrl, else as
-/// not implemented yet.
-pub(crate) fn intel_rdt_refusal(resctrl: bool) -> SpecError {
-    if resctrl {
-        SpecError::Unsupported("linux.intelRdt")
-    } else {
-        invalid(
-            "intelRdt is specified in config, but Intel RDT is not supported or enabled \
-             (no resctrl filesystem is mounted)",
-        )
-    }
+/// `linux.intelRdt` on a host without resctrl, refused in runc's words.
+pub(crate) fn intel_rdt_refusal() -> SpecError {
+    invalid(
+        "intelRdt is specified in config, but Intel RDT is not supported or enabled \
+         (no resctrl filesystem is mounted)",
+    )
 }
 
 #[cfg(test)]

@@ -137,11 +137,9 @@ fn wrong_type_is_parse_error() {
 
 #[test]
 fn intel_rdt_is_refused_in_runcs_words_without_resctrl() {
-    let e = super::intel_rdt_refusal(false).to_string();
+    let e = super::intel_rdt_refusal().to_string();
     assert!(
         e.contains("intelRdt is specified in config, but Intel RDT is not supported or enabled"),
         "{e}"
     );
-    let e = super::intel_rdt_refusal(true).to_string();
-    assert_eq!(e, "linux.intelRdt is not supported by quai yet");
 }

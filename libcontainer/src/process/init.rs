@@ -123,16 +123,7 @@ fn steps(
         sysctl::apply(&proc, s).map_err(|e| e.to_string())?;
     }
     if process.terminal() == Some(true) {
-        // By path on purpose: the pty comes from the container's own devpts (runc's way).
-        let pty = tty::open_pty().map_err(|e| e.to_string())?;
-        if let Some(size) = process.console_size() {
-            tty::set_size(
-                pty.master.as_fd(),
-                size.height() as u16,
-                size.width() as u16,
-            )
-            .map_err(|e| e.to_string())?;
-        }
+        let pty = tty::open_process_pty(process).map_err(|e| e.to_string())?;
         ch.send(&FromInit::Console, &[pty.master.as_raw_fd()])
             .map_err(|e| e.to_string())?;
         drop(pty.master);

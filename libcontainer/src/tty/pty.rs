@@ -1,6 +1,6 @@
 //! Opening a pty inside the container and making it the process's terminal.
 
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
 use super::{last, TtyError};
 
@@ -117,6 +117,20 @@ pub fn make_controlling(slave: OwnedFd) -> Result<(), TtyError> {
         let _ = slave.into_raw_fd();
     }
     Ok(())
+}
+
+/// A new pty for a container's process, sized to the process's `consoleSize` if it has
+/// one (by path on purpose: the pty comes from the container's own devpts, as runc's).
+pub fn open_process_pty(process: &crate::spec::Process) -> Result<Pty, TtyError> {
+    let pty = open_pty()?;
+    if let Some(size) = process.console_size() {
+        set_size(
+            pty.master.as_fd(),
+            size.height() as u16,
+            size.width() as u16,
+        )?;
+    }
+    Ok(pty)
 }
 
 /// Sets the window size of a pty.

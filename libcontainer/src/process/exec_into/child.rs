@@ -3,7 +3,7 @@
 //! `execve`s. Both report any failure to the runtime as text and exit.
 
 use std::convert::Infallible;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsRawFd;
 use std::path::Path;
 
 use super::messages::{FromExec, ToExec};
@@ -98,6 +98,7 @@ fn steps(job: &Job) -> Result<Infallible, String> {
     prctl(libc::PR_SET_DUMPABLE, 0)?;
     match job.ch.recv::<ToExec>() {
         Ok((ToExec::Go, _)) => {}
+        Ok((other, _)) => return Err(format!("unexpected message {other:?}")),
         Err(e) => return Err(format!("waiting for the runtime: {e}")),
     }
     if job.shares_mounts {
@@ -106,20 +107,17 @@ fn steps(job: &Job) -> Result<Infallible, String> {
     let p = job.process;
     ensure_cwd(p.cwd())?;
     if p.terminal() == Some(true) {
-        // By path on purpose: the pty comes from the container's own devpts (runc's way).
-        let pty = tty::open_pty().map_err(|e| e.to_string())?;
-        if let Some(size) = p.console_size() {
-            tty::set_size(
-                pty.master.as_fd(),
-                size.height() as u16,
-                size.width() as u16,
-            )
-            .map_err(|e| e.to_string())?;
-        }
+        let pty = tty::open_process_pty(p).map_err(|e| e.to_string())?;
         job.ch
             .send(&FromExec::Console, &[pty.master.as_raw_fd()])
             .map_err(|e| e.to_string())?;
         drop(pty.master);
+        // Not before the runtime has sized it: the program may read its size at once.
+        match job.ch.recv::<ToExec>() {
+            Ok((ToExec::ConsoleDone, _)) => {}
+            Ok((other, _)) => return Err(format!("unexpected message {other:?}")),
+            Err(e) => return Err(format!("waiting for the runtime: {e}")),
+        }
         tty::make_controlling(pty.slave).map_err(|e| e.to_string())?;
     }
     if let Some(r) = p.rlimits() {

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 pub enum ToExec {
     /// The process is in the container's cgroup: go on.
     Go,
+    /// The runtime has the pty master (sized from its own terminal when it keeps it).
+    ConsoleDone,
 }
 
 /// From the helper and the process to the runtime.

@@ -205,8 +205,18 @@ fn drive(
                 match opts.console_socket {
                     Some(sock) => tryf!(crate::tty::send_master(sock.as_fd(), master.as_fd())
                         .map_err(|e| ProcessError::Runtime(e.to_string()))),
-                    None => p.console = Some(master),
+                    None => {
+                        // Our terminal's size before the program runs (then on SIGWINCH).
+                        let _ = crate::tty::inherit_size(master.as_fd());
+                        p.console = Some(master);
+                    }
                 }
+                tryf!(ch
+                    .send(&ToExec::ConsoleDone, &[])
+                    .map_err(|source| ProcessError::Sys {
+                        what: "send to exec process",
+                        source
+                    }));
             }
             FromExec::Ready => ready = true,
             FromExec::Error(e) => return Err((p, ProcessError::Init(e))),

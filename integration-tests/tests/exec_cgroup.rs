@@ -118,7 +118,9 @@ fn exec_processes_are_killed_after_the_init_has_exited() {
     ])
     .ok();
     let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
-    c.kill(&["KILL"]).ok();
+    // TERM, not KILL: KILL of a container without a pid namespace kills every process
+    // of it (runc 1.2; signals.rs), and this test needs one left.
+    c.kill(&["TERM"]).ok();
     assert!(host::wait_process_gone(init));
     c.wait_status("stopped");
     assert!(

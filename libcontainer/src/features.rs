@@ -153,9 +153,11 @@ fn linux() -> Linux {
         seccomp: Enabled {
             enabled: is_supported("linux.seccomp"),
         },
-        // No module applies an AppArmor profile or an SELinux label (the validator
-        // refuses one only where the host lacks the LSM, as runc does).
-        apparmor: Enabled { enabled: false },
+        // A profile is applied where the host has AppArmor; no SELinux label is (the
+        // validator refuses one where the host lacks SELinux, as runc does).
+        apparmor: Enabled {
+            enabled: crate::apparmor::enabled(),
+        },
         selinux: Enabled { enabled: false },
         // Usable where the host has a resctrl filesystem, as runc decides it.
         intel_rdt: Enabled {

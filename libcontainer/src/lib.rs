@@ -23,6 +23,7 @@ pub mod procfs;
 pub mod rootdir;
 pub mod spec;
 
+pub mod apparmor;
 pub mod capabilities;
 pub mod cgroups;
 pub mod hooks;

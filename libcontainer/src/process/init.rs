@@ -150,6 +150,15 @@ fn steps(
     );
     let args = process.args().clone().unwrap_or_default();
     fds::close_fds_on_exec(opts.preserve_fds)?;
+    // The validator refused a profile where the host has no AppArmor (runc's place too:
+    // before the credentials, so the startContainer hooks run confined as well).
+    if let Some(profile) = process
+        .apparmor_profile()
+        .as_deref()
+        .filter(|p| !p.is_empty())
+    {
+        crate::apparmor::change_on_exec(&proc, profile).map_err(|e| e.to_string())?;
+    }
     credentials::finalize(process, &proc, facts)?;
     // As the user, as runc's LookPath.
     let program = exec::find_program(&args[0], &env)?;

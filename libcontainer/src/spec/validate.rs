@@ -119,7 +119,7 @@ fn check_process_fields(p: &Process) -> Result<(), SpecError> {
     if p.apparmor_profile()
         .as_deref()
         .is_some_and(|s| !s.is_empty())
-        && !Path::new("/sys/kernel/security/apparmor").exists()
+        && !crate::apparmor::enabled()
     {
         return Err(invalid(
             "apparmor profile is set but AppArmor is not enabled on this host",

@@ -138,7 +138,7 @@ fn steps(job: &Job) -> Result<Infallible, String> {
     fds::close_fds_on_exec(job.preserve_fds)?;
     if let Some(profile) = p.apparmor_profile().as_deref().filter(|s| !s.is_empty()) {
         // Validation refused it where AppArmor is not enabled; here it is: apply it.
-        apparmor_on_exec(job.proc, profile)?;
+        crate::apparmor::change_on_exec(job.proc, profile).map_err(|e| e.to_string())?;
     }
     // Scheduler, I/O priority, personality, memory policy: while it has its capabilities.
     fields::apply_privileged(Some(p), job.linux)?;
@@ -156,15 +156,6 @@ fn steps(job: &Job) -> Result<Infallible, String> {
     exec::reset_signals();
     let e = exec::execve(&program, &args, &env);
     Err(format!("exec {}: {e}", program.display()))
-}
-
-/// Asks AppArmor to confine the process by `profile` from its `execve` on (runc's
-/// `changeOnExec`), through the host's procfs; a profile that is not loaded fails here.
-fn apparmor_on_exec(proc: &ProcHandle, profile: &str) -> Result<(), String> {
-    let cmd = format!("exec {profile}");
-    proc.write("thread-self/attr/apparmor/exec", &cmd)
-        .or_else(|_| proc.write("thread-self/attr/exec", &cmd))
-        .map_err(|e| format!("apply apparmor profile {profile:?}: {e}"))
 }
 
 /// The container shares our mount namespace: its root is a directory of ours.

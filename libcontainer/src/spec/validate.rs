@@ -125,13 +125,15 @@ fn check_process_fields(p: &Process) -> Result<(), SpecError> {
             "apparmor profile is set but AppArmor is not enabled on this host",
         ));
     }
-    // runc's words; a label the host cannot apply is refused, as the AppArmor profile is.
-    if p.selinux_label().as_deref().is_some_and(|s| !s.is_empty())
-        && !Path::new("/sys/fs/selinux/enforce").exists()
-    {
-        return Err(invalid(
-            "selinux label is specified in config, but selinux is disabled or not supported",
-        ));
+    // runc's words where the host has no SELinux; where it has, setting the label is
+    // not built yet, and a label must never be accepted and silently not applied.
+    if p.selinux_label().as_deref().is_some_and(|s| !s.is_empty()) {
+        if !Path::new("/sys/fs/selinux/enforce").exists() {
+            return Err(invalid(
+                "selinux label is specified in config, but selinux is disabled or not supported",
+            ));
+        }
+        return Err(SpecError::Unsupported("process.selinuxLabel"));
     }
     Ok(())
 }

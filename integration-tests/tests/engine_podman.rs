@@ -38,6 +38,27 @@ impl Podman {
             made.push(m.join("libpod_parent/conmon"));
             made.push(m.join("libpod_parent"));
         }
+        // conmon also makes directories for controllers this host does not mount
+        // (hugetlb, net_cls, perf_event, ...) right on the /sys/fs/cgroup tmpfs: any entry
+        // there that is new after the test is podman's, made for this test.
+        for name in [
+            "blkio",
+            "cpu",
+            "cpuacct",
+            "cpuset",
+            "devices",
+            "freezer",
+            "hugetlb",
+            "memory",
+            "misc",
+            "net_cls",
+            "net_prio",
+            "perf_event",
+            "pids",
+            "rdma",
+        ] {
+            made.push(PathBuf::from("/sys/fs/cgroup").join(name));
+        }
         made.retain(|p| !p.exists());
         let p = Podman { dir, made };
         let rootfs = p.dir.join("rootfs");
@@ -95,7 +116,10 @@ impl Drop for Podman {
             .stderr(Stdio::null())
             .status();
         for p in &self.made {
-            if p.starts_with("/run") {
+            // A directory podman made on the /sys/fs/cgroup tmpfs (not a cgroup: no
+            // controller is mounted there) holds plain files, so it goes whole.
+            let on_tmpfs = p.parent() == Some(std::path::Path::new("/sys/fs/cgroup"));
+            if p.starts_with("/run") || on_tmpfs {
                 let _ = std::fs::remove_dir_all(p);
             } else {
                 let _ = std::fs::remove_dir(p);

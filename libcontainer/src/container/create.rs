@@ -9,7 +9,6 @@ use super::state::{self, StateDir, StateFile};
 use super::{Container, ContainerBuilder, ContainerError, Status};
 use crate::cgroups::{self, Cgroup, Layout};
 use crate::process::{self, InitOptions, Observer};
-use crate::procfs::ProcHandle;
 use crate::rdt::{RdtError, RdtGroup};
 use crate::spec::{Bundle, Spec};
 use crate::{hooks, tty, Result};
@@ -286,16 +285,12 @@ impl CreateObserver<'_> {
 }
 
 impl Observer for CreateObserver<'_> {
-    fn spawned(&mut self, pid: i32) -> std::result::Result<(), String> {
+    fn spawned(&mut self, pid: i32, start_time: u64) -> std::result::Result<(), String> {
         if let Some(r) = &self.st.intel_rdt {
             r.add(pid).map_err(|e| e.to_string())?;
         }
-        let proc = ProcHandle::open().map_err(|e| format!("open /proc: {e}"))?;
-        let st = proc
-            .stat(pid)
-            .map_err(|e| format!("read /proc/{pid}/stat: {e}"))?;
         self.st.pid = pid;
-        self.st.init_start_time = st.start_time;
+        self.st.init_start_time = start_time;
         self.dir.write_interim(self.st).map_err(|e| e.to_string())
     }
 

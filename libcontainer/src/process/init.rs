@@ -100,7 +100,7 @@ fn steps(
         no_pivot: opts.no_pivot,
         cgroup_ns: b.namespace(LinuxNamespaceType::Cgroup).is_some(),
     };
-    rootfs::prepare_with(&ropts, &idmapped).map_err(|e| e.to_string())?;
+    rootfs::prepare_with(&ropts, &idmapped, &proc).map_err(|e| e.to_string())?;
     drop(idmapped);
     ch.send(&FromInit::MountsDone, &[])
         .map_err(|e| e.to_string())?;

@@ -79,8 +79,9 @@ pub struct InitOptions<'a> {
 
 /// The runtime's callbacks at the points of set-up that need the lifecycle layer.
 pub trait Observer {
-    /// The init exists (PID known): record it so an interrupted create can be cleaned.
-    fn spawned(&mut self, pid: i32) -> Result<(), String>;
+    /// The init exists (PID and start time known): record it so an interrupted create
+    /// can be cleaned.
+    fn spawned(&mut self, pid: i32, start_time: u64) -> Result<(), String>;
     /// Mounts are done: run prestart and createRuntime hooks; return the state JSON for
     /// the hooks the init runs.
     fn mounts_done(&mut self, pid: i32) -> Result<String, String>;
@@ -193,6 +194,16 @@ struct RuntimeSide<'a> {
 }
 
 impl RuntimeSide<'_> {
+    /// Tells the observer the init exists, with its start time read through our procfs.
+    fn spawned(&self, obs: &mut dyn Observer, pid: i32) -> Result<(), ProcessError> {
+        let st = self.proc.stat(pid).map_err(|source| ProcessError::Sys {
+            what: "read the init's /proc/<pid>/stat",
+            source,
+        })?;
+        obs.spawned(pid, st.start_time)
+            .map_err(ProcessError::Runtime)
+    }
+
     fn drive(&self, mut init: Init, obs: &mut dyn Observer) -> Result<Init, Failed> {
         macro_rules! tryf {
             ($e:expr) => {
@@ -203,7 +214,7 @@ impl RuntimeSide<'_> {
             };
         }
         let pid = init.pid;
-        tryf!(obs.spawned(pid).map_err(ProcessError::Runtime));
+        tryf!(self.spawned(obs, pid));
         // execCPUAffinity.initial: the init's part before it joins the cgroup.
         tryf!(
             fields::apply_initial(pid, self.opts.bundle.spec.process().as_ref())
@@ -245,7 +256,7 @@ impl RuntimeSide<'_> {
                         pidfd,
                         console: init.console,
                     };
-                    tryf!(obs.spawned(new).map_err(ProcessError::Runtime));
+                    tryf!(self.spawned(obs, new));
                 }
                 FromInit::MountsDone => {
                     let moved = netdevs::move_in(self.proc, init.pid, &self.opts.bundle.spec);

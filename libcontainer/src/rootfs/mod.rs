@@ -149,8 +149,8 @@ struct Ctx<'a> {
     userns: bool,
     /// Id-mapped mounts the parent prepared.
     idmapped: &'a PreparedSources,
-    /// The verified procfs, opened before any mount: names fds by their real path.
-    proc: ProcHandle,
+    /// The init's verified procfs, opened before any mount: names fds by their real path.
+    proc: &'a ProcHandle,
     /// The rootfs's own real path (through `proc`), stripped from targets' paths.
     root_real: PathBuf,
     /// `linux.maskedPaths`, cleaned: a config may mask them itself below /proc.
@@ -165,8 +165,8 @@ impl Ctx<'_> {
 
 /// True when this process is in a user namespace other than the initial one (its
 /// uid map is not the identity map of every id).
-fn in_user_namespace() -> bool {
-    match std::fs::read_to_string("/proc/self/uid_map") {
+fn in_user_namespace(proc: &ProcHandle) -> bool {
+    match proc.read("thread-self/uid_map") {
         Ok(map) => map.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"],
         Err(_) => false,
     }
@@ -174,14 +174,18 @@ fn in_user_namespace() -> bool {
 
 /// In the new mount namespace, before hooks: propagation, rootfs bind, spec mounts, /dev.
 pub fn prepare(opts: &RootfsOptions) -> std::result::Result<(), RootfsError> {
-    prepare_with(opts, &PreparedSources::none())
+    let proc_path = Path::new("/proc");
+    let proc = ProcHandle::open().map_err(io_err("open", proc_path))?;
+    prepare_with(opts, &PreparedSources::none(), &proc)
 }
 
 /// [`prepare`] with the bind sources the parent prepared ([`open_prepared_sources`]);
 /// needed for `idmap`/`ridmap` mounts when the init runs in a user namespace.
+/// `proc` is the caller's verified procfs, opened before any mount.
 pub fn prepare_with(
     opts: &RootfsOptions,
     idmapped: &PreparedSources,
+    proc: &ProcHandle,
 ) -> std::result::Result<(), RootfsError> {
     let bundle = opts.bundle;
     // In the runtime's own mount namespace nothing outside the rootfs may change.
@@ -189,9 +193,7 @@ pub fn prepare_with(
         propagation::prepare_root(bundle)?;
     }
     let root = RootfsDir::open(&bundle.rootfs).map_err(io_err("open rootfs", &bundle.rootfs))?;
-    let userns = bundle.namespace(LinuxNamespaceType::User).is_some() || in_user_namespace();
-    let proc_path = Path::new("/proc");
-    let proc = ProcHandle::open().map_err(io_err("open", proc_path))?;
+    let userns = bundle.namespace(LinuxNamespaceType::User).is_some() || in_user_namespace(proc);
     let root_real = proc
         .fd_target(root.as_fd())
         .map_err(io_err("find the real path of", &bundle.rootfs))?;

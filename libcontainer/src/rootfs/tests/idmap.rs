@@ -41,7 +41,12 @@ fn mount_mappings_shift_owners() {
             no_pivot: false,
             cgroup_ns: false,
         };
-        prepare_with(&opts, &sources).map_err(|e| format!("prepare: {e}"))?;
+        prepare_with(
+            &opts,
+            &sources,
+            &crate::procfs::ProcHandle::open().map_err(|e| e.to_string())?,
+        )
+        .map_err(|e| format!("prepare: {e}"))?;
         pivot(&opts).map_err(|e| format!("pivot: {e}"))?;
         let md = std::fs::metadata("/mnt/id/f").map_err(|e| e.to_string())?;
         // On disk the file is root's; through the mapped mount it belongs to 100000.
@@ -80,7 +85,12 @@ fn parent_prepared_mount_attaches_inside_user_namespace() {
             no_pivot: false,
             cgroup_ns: false,
         };
-        prepare_with(&opts, &sources).map_err(|e| format!("prepare: {e}"))?;
+        prepare_with(
+            &opts,
+            &sources,
+            &crate::procfs::ProcHandle::open().map_err(|e| e.to_string())?,
+        )
+        .map_err(|e| format!("prepare: {e}"))?;
         pivot(&opts).map_err(|e| format!("pivot: {e}"))?;
         ensure(read("/mnt/id/f")? == "bound\n", "content")?;
         let md = std::fs::metadata("/mnt/id/f").map_err(|e| e.to_string())?;

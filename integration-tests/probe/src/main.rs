@@ -5,11 +5,14 @@
 //! - `exit N`; `sleep SECS|forever`; `echo ARGS...`; `fds`;
 //! - `write PATH`: `{"path":..,"ok":bool,"errno":n}`;
 //! - `kill-self SIGNAL`: default action for SIGNAL, then raise it;
+//! - `syscall NR [ARG...]`, `syscall32 NR [ARG...]`: one raw system call, native or
+//!   through the i386 gate: `{"ret":r,"errno":e}` (see `raw`);
 //! - `trap`: block signals, print `ready`, then print `signal N` for the first one and exit 0
 //!   (SIGURG, SIGCHLD and SIGWINCH are ignored, not reported).
 
 mod fields;
 mod json;
+mod raw;
 mod report;
 mod sys;
 
@@ -18,7 +21,7 @@ use std::process::exit;
 
 fn usage() -> ! {
     eprintln!(
-        "usage: probe report|exit N|sleep SECS|forever|echo ARGS|fds|write PATH|kill-self SIG|trap"
+        "usage: probe report|exit N|sleep SECS|forever|echo ARGS|fds|write PATH|kill-self SIG|trap|syscall[32] NR ARGS"
     );
     exit(2)
 }
@@ -48,6 +51,13 @@ fn main() {
             exit(3)
         }
         "trap" => trap(),
+        "syscall" | "syscall32" => match raw::run(mode == "syscall32", rest) {
+            Ok(doc) => println!("{}", doc.render()),
+            Err(e) => {
+                eprintln!("probe: {e}");
+                usage()
+            }
+        },
         _ => usage(),
     }
 }

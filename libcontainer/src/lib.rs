@@ -36,6 +36,7 @@ pub mod personality;
 pub mod rdt;
 pub mod rootfs;
 pub mod sched;
+pub mod seccomp;
 pub mod sysctl;
 pub mod tty;
 

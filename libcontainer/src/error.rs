@@ -5,8 +5,8 @@ use crate::{
     capabilities::CapsError, cgroups::CgroupError, container::ContainerError, hooks::HookError,
     identity::IdentityError, limits::LimitsError, mempolicy::MemPolicyError,
     namespaces::NamespaceError, netdev::NetDevError, personality::PersonalityError,
-    process::ProcessError, rdt::RdtError, rootfs::RootfsError, sched::SchedError, spec::SpecError,
-    tty::TtyError,
+    process::ProcessError, rdt::RdtError, rootfs::RootfsError, sched::SchedError,
+    seccomp::SeccompError, spec::SpecError, tty::TtyError,
 };
 
 /// Everything the public API can fail with.
@@ -54,6 +54,9 @@ pub enum Error {
     /// The Intel RDT group could not be set up.
     #[error(transparent)]
     Rdt(#[from] RdtError),
+    /// The seccomp profile was refused or could not be loaded.
+    #[error(transparent)]
+    Seccomp(#[from] SeccompError),
     /// A hook failed.
     #[error(transparent)]
     Hook(#[from] HookError),

@@ -56,8 +56,8 @@ pub struct Linux {
     pub capabilities: Vec<String>,
     /// cgroup support compiled in.
     pub cgroup: Cgroup,
-    /// seccomp support.
-    pub seccomp: Enabled,
+    /// seccomp support: exactly what the compiler implements.
+    pub seccomp: Seccomp,
     /// AppArmor support.
     pub apparmor: Enabled,
     /// SELinux support.
@@ -70,6 +70,24 @@ pub struct Linux {
     pub mount_extensions: MountExtensions,
     /// Moving host network devices into the container.
     pub net_devices: Enabled,
+}
+
+/// `linux.seccomp`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Seccomp {
+    /// Whether a profile is accepted.
+    pub enabled: bool,
+    /// `SCMP_ACT_*` names.
+    pub actions: Vec<String>,
+    /// `SCMP_CMP_*` names.
+    pub operators: Vec<String>,
+    /// `SCMP_ARCH_*` names a filter here tells apart.
+    pub archs: Vec<String>,
+    /// `SECCOMP_FILTER_FLAG_*` names this build knows.
+    pub known_flags: Vec<String>,
+    /// The known flags this kernel also supports.
+    pub supported_flags: Vec<String>,
 }
 
 /// `linux.cgroup`.
@@ -150,9 +168,7 @@ fn linux() -> Linux {
             systemd_user: cg.systemd_user,
             rdma: cg.rdma,
         },
-        seccomp: Enabled {
-            enabled: is_supported("linux.seccomp"),
-        },
+        seccomp: seccomp(),
         // A profile is applied where the host has AppArmor; no SELinux label is (the
         // validator refuses one where the host lacks SELinux, as runc does).
         apparmor: Enabled {
@@ -216,6 +232,22 @@ fn memory_policy() -> MemoryPolicy {
     MemoryPolicy {
         modes: modes.iter().map(ToString::to_string).collect(),
         flags: flags.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// The seccomp part, from the compiler's own tables.
+fn seccomp() -> Seccomp {
+    use crate::seccomp::names;
+    let list = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    Seccomp {
+        enabled: is_supported("linux.seccomp"),
+        actions: list(names::ACTIONS),
+        operators: list(names::OPERATORS),
+        archs: list(names::ARCHES),
+        known_flags: list(names::FLAGS),
+        // Linux 4.14 (LOG), 4.17 (SPEC_ALLOW), 5.19 (WAIT_KILLABLE_RECV): this build
+        // runs on kernels with all of them.
+        supported_flags: list(names::FLAGS),
     }
 }
 

@@ -10,6 +10,7 @@ use super::{Container, ContainerBuilder, ContainerError, Status};
 use crate::cgroups::{self, Cgroup, Layout};
 use crate::process::{self, InitOptions, Observer};
 use crate::rdt::{RdtError, RdtGroup};
+use crate::seccomp::Filter;
 use crate::spec::{Bundle, Spec};
 use crate::{hooks, tty, Result};
 
@@ -54,6 +55,11 @@ impl ContainerBuilder {
             )
             .into());
         }
+        // Compiled before anything is made: a profile refused leaves nothing behind.
+        let seccomp = match b.spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+            Some(profile) => Some(Filter::compile(profile)?),
+            None => None,
+        };
         let console_socket = match &self.console_socket {
             Some(p) => Some(tty::connect_console_socket(p)?),
             None => None,
@@ -61,7 +67,14 @@ impl ContainerBuilder {
         let dir = StateDir::create(&self.root, &self.id)?;
         let mut cg = None;
         let mut rdt = None;
-        match self.create_in(&b, &dir, console_socket.as_ref(), &mut cg, &mut rdt) {
+        match self.create_in(
+            &b,
+            &dir,
+            console_socket.as_ref(),
+            seccomp.as_ref(),
+            &mut cg,
+            &mut rdt,
+        ) {
             Ok(c) => Ok(c),
             Err(e) => {
                 if let Some(cg) = cg {
@@ -84,6 +97,7 @@ impl ContainerBuilder {
         b: &Bundle,
         dir: &StateDir,
         console_socket: Option<&OwnedFd>,
+        seccomp: Option<&Filter>,
         cg_out: &mut Option<Cgroup>,
         rdt_out: &mut Option<RdtGroup>,
     ) -> Result<Container> {
@@ -189,6 +203,7 @@ impl ContainerBuilder {
                 .each_ref()
                 .map(|fd| fd.as_ref().map(|fd| fd.as_raw_fd())),
             close_in_init: vec![dir.lock_fd()],
+            seccomp,
         };
         if !self.detach {
             // As runc's `run`: orphans of the container (and an init that had to be
@@ -201,6 +216,7 @@ impl ContainerBuilder {
             st: &mut st,
             b,
             pid_file: self.pid_file.as_deref(),
+            seccomp,
         };
         let mut init = process::spawn(&opts, &cg, &fifo, console_socket, &mut obs)?;
         // In the foreground the caller forwards our signals: catch them from now on.
@@ -276,6 +292,7 @@ struct CreateObserver<'a> {
     st: &'a mut StateFile,
     b: &'a Bundle,
     pid_file: Option<&'a Path>,
+    seccomp: Option<&'a Filter>,
 }
 
 impl CreateObserver<'_> {
@@ -306,6 +323,10 @@ impl Observer for CreateObserver<'_> {
         Ok(self.hook_state(Status::Created))
     }
 
+    fn seccomp_listener(&mut self, pid: i32, fd: OwnedFd) -> std::result::Result<(), String> {
+        super::agent::hand_listener(self.seccomp, self.st, Status::Creating, pid, fd)
+    }
+
     fn ready(&mut self, pid: i32) -> std::result::Result<(), String> {
         self.st.complete = true;
         self.dir.write(self.st).map_err(|e| e.to_string())?;
@@ -323,10 +344,11 @@ mod tests;
 /// `memoryPolicy`); `None` when the spec sets neither.
 fn exec_linux(b: &Bundle) -> Option<crate::spec::Linux> {
     let l = b.spec.linux().as_ref()?;
-    if l.personality().is_none() && l.memory_policy().is_none() {
+    if l.personality().is_none() && l.memory_policy().is_none() && l.seccomp().is_none() {
         return None;
     }
     let mut out = crate::spec::Linux::default();
+    out.set_seccomp(l.seccomp().clone());
     out.set_personality(l.personality().clone());
     out.set_memory_policy(l.memory_policy().clone());
     Some(out)

@@ -188,6 +188,11 @@ impl Container {
         } else {
             Some(Forwarder::install()?)
         };
+        // The container's profile, compiled afresh (as runc does for each exec).
+        let seccomp = match st.exec_linux.as_ref().and_then(|l| l.seccomp().as_ref()) {
+            Some(profile) => Some(crate::seccomp::Filter::compile(profile)?),
+            None => None,
+        };
         let xo = process::ExecOptions {
             init: &init,
             process,
@@ -196,14 +201,14 @@ impl Container {
             preserve_fds: opts.preserve_fds,
             console_socket: console_socket.as_ref(),
             linux: st.exec_linux.as_ref(),
+            seccomp: seccomp.as_ref(),
         };
-        let mut started = |pid: i32| -> std::result::Result<(), String> {
-            if let Some(p) = &opts.pid_file {
-                state::write_pid_file(p, pid).map_err(|e| e.to_string())?;
-            }
-            Ok(())
+        let mut obs = ExecSide {
+            st: &st,
+            pid_file: opts.pid_file.as_deref(),
+            seccomp: seccomp.as_ref(),
         };
-        let p = process::exec_into(&xo, &mut started)?;
+        let p = process::exec_into(&xo, &mut obs)?;
         if let Some(sock) = &pidfd_socket {
             p.pidfd
                 .send_over(sock)
@@ -217,6 +222,26 @@ impl Container {
             process: p,
             forwarder,
         })
+    }
+}
+
+/// The lifecycle's part while an `exec`'d process is set up.
+struct ExecSide<'a> {
+    st: &'a state::StateFile,
+    pid_file: Option<&'a std::path::Path>,
+    seccomp: Option<&'a crate::seccomp::Filter>,
+}
+
+impl process::ExecObserver for ExecSide<'_> {
+    fn seccomp_listener(&mut self, pid: i32, fd: OwnedFd) -> std::result::Result<(), String> {
+        super::agent::hand_listener(self.seccomp, self.st, Status::Running, pid, fd)
+    }
+
+    fn started(&mut self, pid: i32) -> std::result::Result<(), String> {
+        if let Some(p) = self.pid_file {
+            state::write_pid_file(p, pid).map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 }
 

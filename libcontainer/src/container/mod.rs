@@ -22,6 +22,7 @@
 //! in memory and a rootfs path, and [`ContainerBuilder::stdout`] (and `stdin`,
 //! `stderr`) give the process the caller's fds: see `examples/in_memory.rs`.
 
+mod agent;
 mod create;
 mod exec;
 mod id;

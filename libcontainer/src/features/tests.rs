@@ -50,3 +50,36 @@ fn namespace_names_parse_as_spec_namespace_types() {
         assert_eq!(namespace_name(t), n);
     }
 }
+
+#[test]
+fn seccomp_lists_what_the_compiler_implements() {
+    let s = features().linux.seccomp;
+    assert!(s.enabled);
+    assert_eq!(s.actions.len(), 9, "{:?}", s.actions);
+    assert_eq!(s.operators.len(), 7);
+    assert!(s.archs.contains(&"SCMP_ARCH_X86_64".to_string()));
+    assert!(s
+        .known_flags
+        .contains(&"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV".to_string()));
+    // Every name listed parses as the spec's own enum: nothing claimed that a config
+    // could not say.
+    for a in &s.actions {
+        assert!(
+            a.parse::<oci_spec::runtime::LinuxSeccompAction>().is_ok(),
+            "{a}"
+        );
+    }
+    for o in &s.operators {
+        assert!(
+            o.parse::<oci_spec::runtime::LinuxSeccompOperator>().is_ok(),
+            "{o}"
+        );
+    }
+    for f in &s.known_flags {
+        assert!(
+            f.parse::<oci_spec::runtime::LinuxSeccompFilterFlag>()
+                .is_ok(),
+            "{f}"
+        );
+    }
+}

@@ -9,7 +9,7 @@ use std::path::Path;
 use super::facts::KernelFacts;
 use super::messages::{FromInit, ToInit};
 use super::InitOptions;
-use super::{credentials, exec, fds, fields};
+use super::{credentials, exec, fds, fields, filter};
 use crate::channel::Channel;
 use crate::procfs::ProcHandle;
 use crate::rootdir::RootfsDir;
@@ -159,10 +159,13 @@ fn steps(
     {
         crate::apparmor::change_on_exec(&proc, profile).map_err(|e| e.to_string())?;
     }
+    let seccomp = filter::Plan::new(opts.seccomp, process);
+    seccomp.before_credentials(ch, &FromInit::SeccompListener)?;
     credentials::finalize(process, &proc, facts)?;
     // As the user, as runc's LookPath.
     let program = exec::find_program(&args[0], &env)?;
     fields::apply_final(Some(process))?;
+    let late_filter = seccomp.before_ready(ch, &FromInit::SeccompListener)?;
 
     ch.send(&FromInit::Ready, &[]).map_err(|e| e.to_string())?;
     match recv(ch)? {
@@ -178,13 +181,16 @@ fn steps(
     // Held open (close-on-exec) until execve: its closing tells `start` we exec'd. Our
     // own fd reopened needs no privilege, so the final credentials are already set.
     let _started = wait_for_start(&proc, fifo)?;
+    exec::reset_signals();
+    // Before the startContainer hooks, so they run confined too, as under runc; after
+    // it, only the hooks and execve.
+    filter::last(late_filter)?;
     // With the process's credentials, as runc runs them; the path resolves in the
     // container on purpose (runtime-spec).
     if let Some(h) = hooks.start_container() {
         let h = hooks::with_default_env(h, &env);
         hooks::run_all("startContainer", &h, &state).map_err(|e| e.to_string())?;
     }
-    exec::reset_signals();
     let e = exec::execve(&program, &args, &env);
     Err(format!("exec {}: {e}", program.display()))
 }

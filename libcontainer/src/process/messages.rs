@@ -37,6 +37,9 @@ pub enum FromInit {
     MountsDone,
     /// The pty master comes with this message (SCM_RIGHTS).
     Console,
+    /// The seccomp filter is loaded; its notification listener fd comes with this
+    /// (SCM_RIGHTS), for the runtime to hand to the agent.
+    SeccompListener,
     /// Everything is set up; the init is about to wait on the exec fifo.
     Ready,
     /// The init no longer dies with the runtime: the runtime may exit now.

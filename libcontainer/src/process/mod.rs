@@ -8,12 +8,13 @@ mod exec_into;
 mod facts;
 mod fds;
 mod fields;
+mod filter;
 mod foreground;
 mod init;
 mod messages;
 mod netdevs;
 
-pub use exec_into::{exec_into, ExecOptions};
+pub use exec_into::{exec_into, ExecObserver, ExecOptions};
 pub use fds::check_preserved_fds;
 pub use foreground::{wait_foreground, Forwarder};
 
@@ -75,6 +76,8 @@ pub struct InitOptions<'a> {
     /// fds of the runtime the init must close at once (the state lock, which the
     /// init would otherwise hold until `start`).
     pub close_in_init: Vec<i32>,
+    /// The compiled `linux.seccomp`, loaded by the init.
+    pub seccomp: Option<&'a crate::seccomp::Filter>,
 }
 
 /// The runtime's callbacks at the points of set-up that need the lifecycle layer.
@@ -85,6 +88,8 @@ pub trait Observer {
     /// Mounts are done: run prestart and createRuntime hooks; return the state JSON for
     /// the hooks the init runs.
     fn mounts_done(&mut self, pid: i32) -> Result<String, String>;
+    /// The init loaded a seccomp filter that notifies: hand its listener to the agent.
+    fn seccomp_listener(&mut self, pid: i32, listener: OwnedFd) -> Result<(), String>;
     /// The init is ready: write the state and pid files.
     fn ready(&mut self, pid: i32) -> Result<(), String>;
 }
@@ -280,6 +285,17 @@ impl RuntimeSide<'_> {
                         }
                         None => init.console = Some(master),
                     }
+                }
+                FromInit::SeccompListener => {
+                    let Some(listener) = fds.pop() else {
+                        return Err((
+                            init,
+                            ProcessError::Runtime("init sent no seccomp listener".into()),
+                        ));
+                    };
+                    tryf!(obs
+                        .seccomp_listener(init.pid, listener)
+                        .map_err(ProcessError::Runtime));
                 }
                 FromInit::Ready => {
                     tryf!(obs.ready(init.pid).map_err(ProcessError::Runtime));

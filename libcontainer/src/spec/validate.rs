@@ -365,10 +365,7 @@ fn linux(spec: &Spec) -> Option<&oci_spec::runtime::Linux> {
 /// Every field `create` refuses as "not supported by quai yet". The one list: the
 /// validator refuses from it and `features` claims nothing it names, so a field that
 /// comes to work is taken off here and both follow.
-pub const UNSUPPORTED: &[Unsupported] = &[Unsupported {
-    field: "linux.seccomp",
-    is_set: |s| linux(s).is_some_and(|l| l.seccomp().is_some()),
-}];
+pub const UNSUPPORTED: &[Unsupported] = &[];
 
 /// True when this build accepts `field` (it is not in [`UNSUPPORTED`]).
 pub fn is_supported(field: &str) -> bool {

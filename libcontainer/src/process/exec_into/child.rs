@@ -11,7 +11,7 @@ use crate::channel::Channel;
 use crate::pidfd::Pidfd;
 use crate::process::clone;
 use crate::process::facts::KernelFacts;
-use crate::process::{credentials, exec, fds, fields, init};
+use crate::process::{credentials, exec, fds, fields, filter, init};
 use crate::procfs::ProcHandle;
 use crate::spec::Process;
 use crate::{limits, tty};
@@ -27,6 +27,7 @@ pub(super) struct Job<'a> {
     pub rootfs: &'a Path,
     pub process: &'a Process,
     pub linux: Option<&'a crate::spec::Linux>,
+    pub seccomp: Option<&'a crate::seccomp::Filter>,
     pub preserve_fds: u32,
     /// The host's procfs, opened by the runtime before the clone.
     pub proc: &'a ProcHandle,
@@ -142,11 +143,16 @@ fn steps(job: &Job) -> Result<Infallible, String> {
     }
     // Scheduler, I/O priority, personality, memory policy: while it has its capabilities.
     fields::apply_privileged(Some(p), job.linux)?;
+    let seccomp = filter::Plan::new(job.seccomp, p);
+    seccomp.before_credentials(&job.ch, &FromExec::SeccompListener)?;
     credentials::finalize(p, job.proc, job.facts)?;
     // As the user, as runc's LookPath.
     let program = exec::find_program(&args[0], &env)?;
     // In its cgroup by now (a v1 cpuset resets the affinity on attach).
     fields::apply_final(Some(p))?;
+    // Loaded here even without a listener: past `Ready` nothing may fail but execve.
+    let late = seccomp.before_ready(&job.ch, &FromExec::SeccompListener)?;
+    filter::last(late)?;
     job.ch
         .send(&FromExec::Ready, &[])
         .map_err(|e| e.to_string())?;

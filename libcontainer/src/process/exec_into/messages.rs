@@ -21,6 +21,8 @@ pub enum FromExec {
     },
     /// The pty master comes with this message (SCM_RIGHTS).
     Console,
+    /// The seccomp filter is loaded; its notification listener fd comes with this.
+    SeccompListener,
     /// Every check passed; the process `execve`s now.
     Ready,
     /// A step failed; the sender exits.

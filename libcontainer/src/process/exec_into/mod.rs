@@ -54,15 +54,23 @@ pub struct ExecOptions<'a> {
     pub console_socket: Option<&'a OwnedFd>,
     /// The container's `personality` and `memoryPolicy`, which the process takes too.
     pub linux: Option<&'a crate::spec::Linux>,
+    /// The container's seccomp profile, compiled: the process loads its own copy.
+    pub seccomp: Option<&'a crate::seccomp::Filter>,
+}
+
+/// The runtime's callbacks while an `exec`'d process is set up.
+pub trait ExecObserver {
+    /// The process (this PID) loaded a seccomp filter that notifies: hand its listener
+    /// to the agent.
+    fn seccomp_listener(&mut self, pid: i32, listener: OwnedFd) -> Result<(), String>;
+    /// It is about to run user code: write the pid file.
+    fn started(&mut self, pid: i32) -> Result<(), String>;
 }
 
 /// Starts the process; returns once it has `execve`d (its PID, a pidfd, and the pty
-/// master when it has a terminal and no console socket was given). `started` is
-/// called with its PID before it may run user code (to write the pid file).
-pub fn exec_into(
-    opts: &ExecOptions,
-    started: &mut dyn FnMut(i32) -> Result<(), String>,
-) -> Result<Init, ProcessError> {
+/// master when it has a terminal and no console socket was given). `obs` is told of
+/// its seccomp listener and, before it may run user code, of its PID.
+pub fn exec_into(opts: &ExecOptions, obs: &mut dyn ExecObserver) -> Result<Init, ProcessError> {
     let sys = |what| move |source| ProcessError::Sys { what, source };
     super::check_preserved_fds(opts.preserve_fds)?;
     let proc = ProcHandle::open().map_err(sys("open /proc"))?;
@@ -118,6 +126,7 @@ pub fn exec_into(
                     rootfs: opts.rootfs,
                     process: opts.process,
                     linux: opts.linux,
+                    seccomp: opts.seccomp,
                     preserve_fds: opts.preserve_fds,
                     proc: &proc,
                     facts: &facts,
@@ -144,7 +153,7 @@ pub fn exec_into(
         pidfd,
         console: None,
     };
-    match drive(&ours, process, opts, into.is_some(), started) {
+    match drive(&ours, process, opts, into.is_some(), obs) {
         Ok(p) => Ok(p),
         Err((p, e)) => {
             let _ = p.pidfd.signal(libc::SIGKILL);
@@ -162,7 +171,7 @@ fn drive(
     mut p: Init,
     opts: &ExecOptions,
     placed: bool,
-    started: &mut dyn FnMut(i32) -> Result<(), String>,
+    obs: &mut dyn ExecObserver,
 ) -> Result<Init, (Init, ProcessError)> {
     macro_rules! tryf {
         ($e:expr) => {
@@ -192,7 +201,7 @@ fn drive(
             Ok(m) => m,
             // Its end is close-on-exec: end-of-file after `Ready` means it exec'd.
             Err(ProcessError::InitDied) if ready => {
-                tryf!(started(p.pid).map_err(ProcessError::Runtime));
+                tryf!(obs.started(p.pid).map_err(ProcessError::Runtime));
                 return Ok(p);
             }
             Err(e) => return Err((p, e)),
@@ -217,6 +226,14 @@ fn drive(
                         what: "send to exec process",
                         source
                     }));
+            }
+            FromExec::SeccompListener => {
+                let Some(listener) = fds.pop() else {
+                    return Err((p, ProcessError::Runtime("no seccomp listener sent".into())));
+                };
+                tryf!(obs
+                    .seccomp_listener(p.pid, listener)
+                    .map_err(ProcessError::Runtime));
             }
             FromExec::Ready => ready = true,
             FromExec::Error(e) => return Err((p, ProcessError::Init(e))),

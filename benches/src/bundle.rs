@@ -90,6 +90,11 @@ impl Bundle {
         self.config["process"]["args"] = Value::from(args.to_vec());
     }
 
+    /// Gives every container this `linux.seccomp` (an engine's default profile).
+    pub fn set_seccomp(&mut self, profile: Value) {
+        self.config["linux"]["seccomp"] = profile;
+    }
+
     /// Writes config.json with the given `cgroupsPath` for the next container.
     pub fn set_cgroups_path(&mut self, cgroups_path: &str) -> Result<(), String> {
         self.config["linux"]["cgroupsPath"] = Value::from(cgroups_path);

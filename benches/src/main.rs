@@ -2,8 +2,10 @@
 //! same run, interleaved round-robin so that drift on the machine hits all alike.
 //!
 //! `cargo run --release -p benches -- [--runs N] [--warmup N] [--runtimes quai,runc,crun]
-//! [--quai PATH] [--json PATH] [--state-parent DIR]` (as root). Each runtime gets its
-//! own `--root` under DIR (default /dev/shm, a tmpfs like the /run engines use).
+//! [--quai PATH] [--json PATH] [--state-parent DIR] [--seccomp PROFILE.json]` (as root).
+//! Each runtime gets its own `--root` under DIR (default /dev/shm, a tmpfs like the /run
+//! engines use). With `--seccomp`, every container carries that `linux.seccomp` (such as
+//! Docker's default profile), so compiling and loading it is part of every figure.
 //!
 //! There is no way to give crun 1.8.1 a v1 hugetlb hierarchy on this hybrid host
 //! without changing the host: binding a controller to a hierarchy is kernel-global
@@ -34,10 +36,12 @@ struct Options {
     quai: Option<PathBuf>,
     json: Option<PathBuf>,
     state_parent: PathBuf,
+    seccomp: Option<PathBuf>,
 }
 
 const USAGE: &str = "usage: quai-bench [--runs N] [--warmup N] [--runtimes quai,runc,crun] \
-                     [--quai PATH] [--json PATH] [--state-parent DIR (default /dev/shm)]";
+                     [--quai PATH] [--json PATH] [--state-parent DIR (default /dev/shm)] \
+                     [--seccomp PROFILE.json]";
 
 fn parse_args() -> Result<Options, String> {
     let mut o = Options {
@@ -49,6 +53,7 @@ fn parse_args() -> Result<Options, String> {
         // Engines keep runtime state under /run, a tmpfs on most hosts (not on this one):
         // /dev/shm gives every runtime the same tmpfs, where fsync is free.
         state_parent: PathBuf::from("/dev/shm"),
+        seccomp: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -60,6 +65,7 @@ fn parse_args() -> Result<Options, String> {
             "--quai" => o.quai = Some(value()?.into()),
             "--json" => o.json = Some(value()?.into()),
             "--state-parent" => o.state_parent = value()?.into(),
+            "--seccomp" => o.seccomp = Some(value()?.into()),
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
@@ -136,6 +142,13 @@ fn bench(o: &Options) -> Result<String, String> {
     let roots = TempDir::new_in(&o.state_parent, "quai-bench-state")
         .map_err(|e| format!("state dir in {}: {e}", o.state_parent.display()))?;
     let mut bundle = Bundle::create(scratch.path(), &quai)?;
+    if let Some(path) = &o.seccomp {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--seccomp {}: {e}", path.display()))?;
+        let profile = serde_json::from_str(&text)
+            .map_err(|e| format!("--seccomp {}: {e}", path.display()))?;
+        bundle.set_seccomp(profile);
+    }
     let cgroups = CgroupScope::new();
     let mut entries = Vec::new();
     for name in &o.runtimes {

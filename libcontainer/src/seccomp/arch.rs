@@ -15,11 +15,11 @@ pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Abi {
     /// The native 64-bit ABI.
-    X86_64,
+    X86_64 = 0,
     /// The 32-bit ABI (`int 0x80`, `sysenter`).
-    I386,
+    I386 = 1,
     /// The x32 ABI (64-bit registers, 32-bit pointers).
-    X32,
+    X32 = 2,
 }
 
 impl Abi {

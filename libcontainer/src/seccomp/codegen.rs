@@ -13,9 +13,9 @@
 //! jumps are forward and relative, so blocks are built bottom-up and concatenated; a
 //! search node whose left half is longer than a jump reaches goes through a `ja`.
 //! Where rules of one call overlap: an unconditional rule decides alone (libseccomp
-//! drops conditional rules beside it); among conditional ones, the matching rule of
-//! highest precedence answers (kill-process, kill-thread, trap, errno, notify, trace,
-//! log, allow: the kernel's order between filters).
+//! drops conditional rules beside it); conditional ones are tried in the order of
+//! libseccomp's decision tree (higher argument first, equality before ranges), the
+//! first that matches answering.
 
 use super::action::Action;
 use super::arch::{Abi, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
@@ -126,15 +126,41 @@ fn ranges(plan: &Plan, abi: Option<&AbiPlan>, lo: u64, hi: u64, out: &mut Vec<(u
 
 /// The outcome of one call's rules. As libseccomp: the first unconditional rule decides
 /// alone, whatever else names the call; otherwise the conditional rules are tried in
-/// order of precedence, then the default.
+/// libseccomp's order, then the default.
 fn outcome(rules: &[Rule], wide: bool) -> Outcome {
     if let Some(r) = rules.iter().find(|r| r.conds.is_empty()) {
         return Outcome::Ret(r.action.ret());
     }
-    let mut sorted = rules.to_vec();
-    sorted.sort_by_key(|r| std::cmp::Reverse(r.action.precedence()));
-    sorted.dedup();
-    Outcome::Rules(sorted, wide)
+    let mut sorted: Vec<(Vec<CondKey>, &Rule)> = rules.iter().map(|r| (keys(r), r)).collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    Outcome::Rules(sorted.into_iter().map(|(_, r)| r.clone()).collect(), wide)
+}
+
+/// Where a condition sorts in libseccomp's decision tree, smaller first: the higher
+/// argument, then equality tests before LT/LE before GT/GE, then the larger value (the
+/// smaller for LT/LE).
+type CondKey = (std::cmp::Reverse<u8>, std::cmp::Reverse<u8>, i128);
+
+fn keys(r: &Rule) -> Vec<CondKey> {
+    let mut conds = r.conds.clone();
+    conds.sort_by_key(|c| c.index);
+    conds
+        .iter()
+        .map(|c| {
+            let (class, v) = match c.op {
+                Op::Eq | Op::Ne => (3, c.value),
+                Op::MaskedEq => (3, c.datum),
+                Op::Lt | Op::Le => (2, c.value),
+                Op::Gt | Op::Ge => (1, c.value),
+            };
+            let order = if class == 2 {
+                i128::from(v)
+            } else {
+                -i128::from(v)
+            };
+            (std::cmp::Reverse(c.index), std::cmp::Reverse(class), order)
+        })
+        .collect()
 }
 
 /// One audit arch's section: the number loaded, then the search.

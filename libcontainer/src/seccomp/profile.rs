@@ -152,35 +152,41 @@ pub fn plan(profile: &LinuxSeccomp) -> Result<Plan, SeccompError> {
                     "linux.seccomp.syscalls[{i}]: an empty string is not a syscall name"
                 )));
             }
+            // Unknown to this build: skipped, as libseccomp does.
+            let Some(known) = tables::lookup(name) else {
+                continue;
+            };
             for p in &mut plans {
-                // Unknown on this ABI (or to this build): skipped, as libseccomp does.
-                let direct = tables::number(p.abi, name);
-                let multiplexed = (p.abi == Abi::I386).then(|| multiplexer(name)).flatten();
+                let direct = known.number(p.abi);
                 // Only real numbers count for the ENOSYS stub, not the multiplexed ones.
                 p.highest = p.highest.max(direct);
                 if action == default {
                     continue;
                 }
                 if let Some(nr) = direct {
-                    p.calls.entry(nr).or_default().extend(rules.iter().cloned());
+                    add(p.calls.entry(nr).or_default(), &rules).map_err(|e| {
+                        invalid(format!("linux.seccomp.syscalls[{i}]: {name}: {e}"))
+                    })?;
                 }
-                if let Some((mux, call)) = multiplexed {
-                    let mux_nr =
-                        tables::number(Abi::I386, mux).expect("i386 has socketcall and ipc");
+                let mux = known.i386_multiplexer().filter(|_| p.abi == Abi::I386);
+                if let Some((mux_nr, call)) = mux {
                     let arg0 = Cond {
                         index: 0,
                         op: Op::Eq,
                         value: call,
                         datum: 0,
                     };
+                    // libseccomp puts the call number in place of a condition on arg 0.
                     let via = rules.iter().map(|r| Rule {
                         action: r.action,
-                        // libseccomp puts the call number in place of a condition on arg 0.
                         conds: std::iter::once(arg0)
                             .chain(r.conds.iter().copied().filter(|c| c.index != 0))
                             .collect(),
                     });
-                    p.calls.entry(mux_nr).or_default().extend(via);
+                    let via: Vec<Rule> = via.collect();
+                    add(p.calls.entry(mux_nr).or_default(), &via).map_err(|e| {
+                        invalid(format!("linux.seccomp.syscalls[{i}]: {name}: {e}"))
+                    })?;
                 }
             }
         }
@@ -283,49 +289,31 @@ fn rules_of(
     Ok(vec![Rule { action, conds }])
 }
 
-/// On i386, the multiplexer (`socketcall` or `ipc`) and its call number for a socket
-/// or SysV IPC call (linux/net.h, linux/ipc.h), as libseccomp adds them.
-fn multiplexer(name: &str) -> Option<(&'static str, u64)> {
-    const SOCKET: &[&str] = &[
-        "socket",
-        "bind",
-        "connect",
-        "listen",
-        "accept",
-        "getsockname",
-        "getpeername",
-        "socketpair",
-        "send",
-        "sendto",
-        "recv",
-        "recvfrom",
-        "shutdown",
-        "setsockopt",
-        "getsockopt",
-        "sendmsg",
-        "recvmsg",
-        "accept4",
-        "recvmmsg",
-        "sendmmsg",
-    ];
-    const IPC: &[(&str, u64)] = &[
-        ("semop", 1),
-        ("semget", 2),
-        ("semctl", 3),
-        ("semtimedop", 4),
-        ("msgsnd", 11),
-        ("msgrcv", 12),
-        ("msgget", 13),
-        ("msgctl", 14),
-        ("shmat", 21),
-        ("shmdt", 22),
-        ("shmget", 23),
-        ("shmctl", 24),
-    ];
-    if let Some(i) = SOCKET.iter().position(|n| *n == name) {
-        return Some(("socketcall", i as u64 + 1));
+/// Adds `new` to a call's rules. The same conditions with another action are refused,
+/// as libseccomp refuses them (runc: "file exists"); a rule already there is not added
+/// twice.
+fn add(rules: &mut Vec<Rule>, new: &[Rule]) -> Result<(), String> {
+    let sorted = |r: &Rule| {
+        let mut c = r.conds.clone();
+        c.sort_by_key(|c| (c.index, c.value, c.datum));
+        c
+    };
+    for r in new {
+        let key = sorted(r);
+        match rules
+            .iter()
+            .find(|e| !r.conds.is_empty() && sorted(e) == key)
+        {
+            Some(e) if e.action != r.action => {
+                return Err(format!(
+                    "a rule with the same conditions and another action ({:?}, {:?}) \
+                     (libseccomp: file exists)",
+                    e.action, r.action
+                ))
+            }
+            Some(_) => {}
+            None => rules.push(r.clone()),
+        }
     }
-    IPC.iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, c)| ("ipc", *c))
+    Ok(())
 }

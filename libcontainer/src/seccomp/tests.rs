@@ -233,7 +233,8 @@ fn overlapping_rules_follow_libseccomp() {
         let f = filter(json!({"defaultAction": "SCMP_ACT_KILL", "syscalls": calls}));
         assert_eq!(x86_64(&f, "getppid", [1, 0, 0, 0, 0, 0]), Action::Allow);
     }
-    // Conditional rules that both match: the higher precedence answers.
+    // Conditional rules that both match: libseccomp's tree order answers (the higher
+    // argument first, then equality before ranges), not the profile's order.
     let f = filter(json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
         {"names": ["getppid"], "action": "SCMP_ACT_LOG", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_GE"}]},
         {"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 5,
@@ -241,12 +242,22 @@ fn overlapping_rules_follow_libseccomp() {
         {"names": ["getppid"], "action": "SCMP_ACT_KILL_PROCESS", "args": [{"index": 0, "value": 9, "op": "SCMP_CMP_EQ"}]}
     ]}));
     assert_eq!(x86_64(&f, "getppid", [2, 1, 0, 0, 0, 0]), Action::Errno(5));
+    assert_eq!(x86_64(&f, "getppid", [9, 1, 0, 0, 0, 0]), Action::Errno(5));
     assert_eq!(
-        x86_64(&f, "getppid", [9, 1, 0, 0, 0, 0]),
+        x86_64(&f, "getppid", [9, 0, 0, 0, 0, 0]),
         Action::KillProcess
     );
     assert_eq!(x86_64(&f, "getppid", [2, 0, 0, 0, 0, 0]), Action::Log);
     assert_eq!(x86_64(&f, "getppid", [0, 0, 0, 0, 0, 0]), Action::Allow);
+    // The same conditions with two actions are refused, as libseccomp refuses them.
+    let e = refusal(json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]},
+        {"names": ["getppid"], "action": "SCMP_ACT_LOG", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]}
+    ]}));
+    assert!(
+        e.contains("getppid") && e.contains("same conditions"),
+        "{e}"
+    );
     // A rule with the default's action is dropped (runc), so it cannot shadow others.
     let f = filter(json!({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
         {"names": ["getppid"], "action": "SCMP_ACT_ERRNO"},

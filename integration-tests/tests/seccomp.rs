@@ -7,12 +7,13 @@
 //! Covered:
 //! - every action as a rule's action and as `defaultAction` (KILL, KILL_PROCESS,
 //!   KILL_THREAD, TRAP, ERRNO with and without `errnoRet`, TRACE with no tracer, ALLOW,
-//!   LOG), and `defaultErrnoRet`;
+//!   LOG), `defaultErrnoRet`, and `errnoRet` 0;
 //! - every operator (NE, LT, LE, EQ, GE, GT, MASKED_EQ with `value` the mask and
 //!   `valueTwo` the datum) on both sides of the boundary, with 64-bit values (the high word
-//!   counts) and on i386 32-bit arguments; several conditions on one rule (AND); several
-//!   conditions on one argument (runc makes each its own rule: OR); several rules for one
-//!   system call, with libseccomp's precedence where they overlap; several names per rule;
+//!   counts) and on i386 32-bit arguments (where only the value's low word counts);
+//!   several conditions on one rule (AND); several conditions on one argument (runc makes
+//!   each its own rule: OR); several rules for one system call, with libseccomp's
+//!   precedence where they overlap; several names per rule;
 //! - architectures: a call from an arch the profile does not list is killed (libseccomp's
 //!   bad-arch action), a listed compat arch is filtered by its own numbers;
 //! - `flags`: the known ones load and enforce (runc 1.1.5 refuses every flag), an unknown
@@ -25,9 +26,10 @@
 //! - `exec`'d processes get the container's filter, a `--process` file too;
 //! - `noNewPrivileges: false` with a non-root user and no capabilities still loads it;
 //! - SCMP_ACT_NOTIFY: an agent ([`integration_tests::seccomp_agent`]) gets the listener fd
-//!   and the container process state with `listenerMetadata`, and its answers (a value, an
-//!   error, continue) are what the probe sees; no agent listening fails `create`; an agent
-//!   that closes the fd leaves the call failing with ENOSYS.
+//!   and the container process state with `listenerMetadata` (for the init and for each
+//!   `exec`), and its answers (a value, an error, continue) are what the probe sees; no
+//!   agent listening fails `create`; an agent that closes the fd leaves the call failing
+//!   with ENOSYS.
 //!
 //! The expectations are runc 1.1.5's (libseccomp 2.5.4) wherever quai must match it.
 
@@ -478,6 +480,38 @@ fn operators_on_i386_arguments() {
             ("syscall 110 0 0 0 0 0xfffffffe", Errno(8)),
         ],
     );
+}
+
+#[test]
+fn an_i386_condition_compares_the_low_32_bits_of_its_value() {
+    // libseccomp truncates a condition's value to the low word on a 32-bit arch, so
+    // 0x1_0000_0005 is 5 for an i386 call, while a native call compares all 64 bits.
+    for (op, truth) in [
+        ("SCMP_CMP_EQ", [true, false, false]),
+        ("SCMP_CMP_NE", [false, true, true]),
+        ("SCMP_CMP_GT", [false, false, true]),
+        ("SCMP_CMP_LT", [false, true, false]),
+        ("SCMP_CMP_MASKED_EQ", [true, false, false]),
+    ] {
+        let mut c = cond(0, op, 0x1_0000_0005);
+        c["valueTwo"] = json!(5);
+        let mut p = profile("SCMP_ACT_ALLOW", json!([getppid_errno_if(7, json!([c]))]));
+        p["architectures"] = json!(["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"]);
+        let want = |t: bool| if t { Errno(7) } else { Allowed };
+        let native_5 = match op {
+            "SCMP_CMP_EQ" | "SCMP_CMP_GT" => Allowed,
+            _ => Errno(7),
+        };
+        check(
+            p,
+            &[
+                ("syscall32 64 5", want(truth[0])),
+                ("syscall32 64 4", want(truth[1])),
+                ("syscall32 64 6", want(truth[2])),
+                ("syscall 110 5", native_5),
+            ],
+        );
+    }
 }
 
 #[test]

@@ -604,11 +604,11 @@ fn several_rules_for_one_syscall() {
     );
 }
 
+// Where two rules for one system call both match, what runc (libseccomp 2.5.4) does,
+// whatever their order in the profile.
+
 #[test]
-fn overlapping_rules_follow_libseccomp() {
-    // What runc (libseccomp 2.5.4) does where two rules for one system call both match,
-    // whatever their order in the profile:
-    // - an unconditional rule decides every call, the conditional ones never;
+fn overlapping_rules_an_unconditional_rule_decides_alone() {
     for rules in [
         json!([
             { "names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 5 },
@@ -624,8 +624,12 @@ fn overlapping_rules_follow_libseccomp() {
             &[("syscall 110 1", Errno(5)), ("syscall 110 0", Errno(5))],
         );
     }
-    // - conditions on different arguments: the rule on the higher argument is checked
-    //   first and decides, even against a KILL on the lower one.
+}
+
+#[test]
+fn overlapping_rules_on_different_arguments_the_higher_argument_decides() {
+    // libseccomp checks the rule on the higher argument first: it decides, even against
+    // a KILL on the lower one.
     let kill_if_a0 = json!({ "names": ["getppid"], "action": "SCMP_ACT_KILL",
                              "args": [cond(0, "SCMP_CMP_EQ", 1)] });
     let errno_if_a1 = getppid_errno_if(6, json!([cond(1, "SCMP_CMP_EQ", 2)]));
@@ -643,7 +647,11 @@ fn overlapping_rules_follow_libseccomp() {
             ],
         );
     }
-    // - two ranges on one argument: where both hold (5..=10), the LE rule decides.
+}
+
+#[test]
+fn overlapping_rules_on_one_argument_equality_then_ranges() {
+    // Two ranges on one argument: where both hold (5..=10), the LE rule decides.
     let p = profile(
         "SCMP_ACT_ALLOW",
         json!([
@@ -659,7 +667,7 @@ fn overlapping_rules_follow_libseccomp() {
             ("syscall 110 20", Errno(5)),
         ],
     );
-    // - an equality and a range on one argument: the equality decides where both hold.
+    // An equality and a range on one argument: the equality decides where both hold.
     let p = profile(
         "SCMP_ACT_ALLOW",
         json!([

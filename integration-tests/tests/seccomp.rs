@@ -15,7 +15,8 @@
 //!   each its own rule: OR); several rules for one system call, with libseccomp's
 //!   precedence where they overlap; several names per rule;
 //! - architectures: a call from an arch the profile does not list is killed (libseccomp's
-//!   bad-arch action), a listed compat arch is filtered by its own numbers;
+//!   bad-arch action), a listed compat arch is filtered by its own numbers, and an i386
+//!   socket or IPC rule also catches the call through socketcall(2) or ipc(2);
 //! - `flags`: the known ones load and enforce (runc 1.1.5 refuses every flag), an unknown
 //!   one is refused;
 //! - unknown syscall names are skipped; an unknown action, arch, operator, an argument
@@ -782,6 +783,57 @@ fn listed_compat_arches_are_filtered_by_their_own_numbers() {
     check(
         p(json!(["SCMP_ARCH_X86_64", "SCMP_ARCH_AARCH64"])),
         &[(GETPPID, Errno(7)), ("syscall 39", Allowed)],
+    );
+}
+
+#[test]
+fn i386_socketcall_and_ipc_follow_the_calls_they_multiplex() {
+    // libseccomp: a rule for an i386 socket or IPC call also catches that call made through
+    // socketcall(2) or ipc(2), whose arguments it cannot see (so a condition does not
+    // narrow it there); a rule for socketcall itself leaves the direct call alone.
+    let x86 = |rules: Value| {
+        let mut p = profile("SCMP_ACT_ALLOW", rules);
+        p["architectures"] = json!(["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"]);
+        p
+    };
+    let socket = |args: Value| json!([{ "names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 7, "args": args }]);
+    // i386 socket is 359, socketcall 102 (SYS_SOCKET 1, SYS_BIND 2), ipc 117 (MSGGET 13,
+    // MSGCTL 14), msgget 399; x86_64 socket is 41, msgget 68.
+    check(
+        x86(socket(json!([]))),
+        &[
+            ("syscall32 359 1 1 0", Errno(7)),
+            ("syscall32 102 1 0", Errno(7)),
+            ("syscall32 102 2 0", Want::NotErrno(7)),
+            ("syscall 41 1 1 0", Errno(7)),
+        ],
+    );
+    check(
+        x86(socket(json!([cond(0, "SCMP_CMP_EQ", 1)]))),
+        &[
+            ("syscall32 359 1 1 0", Errno(7)),
+            ("syscall32 359 2 1 0", Allowed),
+            ("syscall32 102 1 0", Errno(7)),
+            ("syscall 41 1 1 0", Errno(7)),
+            ("syscall 41 2 1 0", Allowed),
+        ],
+    );
+    check(
+        x86(json!([{ "names": ["socketcall"], "action": "SCMP_ACT_ERRNO", "errnoRet": 7 }])),
+        &[
+            ("syscall32 359 1 1 0", Allowed),
+            ("syscall32 102 1 0", Errno(7)),
+            ("syscall32 102 2 0", Errno(7)),
+        ],
+    );
+    check(
+        x86(json!([{ "names": ["msgget"], "action": "SCMP_ACT_ERRNO", "errnoRet": 7 }])),
+        &[
+            ("syscall32 399 0 0", Errno(7)),
+            ("syscall32 117 13 0", Errno(7)),
+            ("syscall32 117 14 0", Want::NotErrno(7)),
+            ("syscall 68 0 0", Errno(7)),
+        ],
     );
 }
 

@@ -20,8 +20,9 @@
 //! - `flags`: the known ones load and enforce (runc 1.1.5 refuses every flag), an unknown
 //!   one is refused;
 //! - unknown syscall names are skipped; an unknown action, arch, operator, an argument
-//!   index past 5, or NOTIFY without `listenerPath` fail `create` with one clear error and
-//!   leave nothing behind;
+//!   index past 5, an `errnoRet` past 16 bits, the same condition with two actions, or
+//!   NOTIFY without `listenerPath` fail `create` with one clear error and leave nothing
+//!   behind;
 //! - the ENOSYS stub: a number above the highest the profile names gets ENOSYS, an unnamed
 //!   one below it the default errno (runc stubs only the arches the profile lists);
 //! - `exec`'d processes get the container's filter, a `--process` file too;
@@ -605,8 +606,8 @@ fn several_rules_for_one_syscall() {
     );
 }
 
-// Where two rules for one system call both match, what runc (libseccomp 2.5.4) does,
-// whatever their order in the profile.
+// Where two rules for one system call both match, what runc (libseccomp 2.5.4) does:
+// whatever their order in the profile, except between two unconditional rules.
 
 #[test]
 fn overlapping_rules_an_unconditional_rule_decides_alone() {
@@ -625,6 +626,43 @@ fn overlapping_rules_an_unconditional_rule_decides_alone() {
             &[("syscall 110 1", Errno(5)), ("syscall 110 0", Errno(5))],
         );
     }
+    // Two unconditional rules: the first in the profile decides, KILL or not.
+    let errno = |e: i64| json!({ "names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": e });
+    let kill = json!({ "names": ["getppid"], "action": "SCMP_ACT_KILL" });
+    for (rules, want) in [
+        (json!([errno(6), errno(5)]), Errno(6)),
+        (json!([kill.clone(), errno(5)]), Killed),
+        (json!([errno(5), kill]), Errno(5)),
+    ] {
+        check(profile("SCMP_ACT_ALLOW", rules), &[(GETPPID, want)]);
+    }
+}
+
+#[test]
+fn the_same_condition_with_two_actions_is_refused() {
+    // libseccomp refuses the second rule (EEXIST: runc says "file exists"); the same
+    // condition with the same action twice is fine.
+    let mut c = Ctr::new();
+    let when = json!([cond(0, "SCMP_CMP_EQ", 1)]);
+    c.bundle.set(
+        "/linux/seccomp",
+        profile(
+            "SCMP_ACT_ALLOW",
+            json!([
+                getppid_errno_if(5, when.clone()),
+                getppid_errno_if(6, when.clone())
+            ]),
+        ),
+    );
+    let out = c.create(&[]);
+    one_clear_error(&c, out, &["getppid"]);
+    check(
+        profile(
+            "SCMP_ACT_ALLOW",
+            json!([getppid_errno_if(5, when.clone()), getppid_errno_if(5, when)]),
+        ),
+        &[("syscall 110 1", Errno(5)), ("syscall 110 2", Allowed)],
+    );
 }
 
 #[test]
@@ -929,12 +967,26 @@ fn an_unknown_action_arch_or_operator_is_refused() {
             ),
             "argument",
         ),
+        // SECCOMP_RET_DATA has 16 bits.
+        (
+            profile(
+                "SCMP_ACT_ALLOW",
+                json!([{ "names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 70000 }]),
+            ),
+            "errnoRet",
+        ),
     ];
     for (p, phrase) in cases {
         let mut c = Ctr::new();
         c.bundle.set("/linux/seccomp", p);
         let out = c.create(&[]);
-        one_clear_error(&c, out, &[phrase]);
+        // runc names the system call, not the field, for a bad errnoRet.
+        let phrases: &[&str] = if is_runc() && phrase == "errnoRet" {
+            &["getppid"]
+        } else {
+            &[phrase]
+        };
+        one_clear_error(&c, out, phrases);
     }
 }
 

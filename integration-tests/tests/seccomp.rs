@@ -1050,7 +1050,7 @@ fn no_enosys_stub_without_listed_arches() {
 }
 
 #[test]
-fn no_enosys_stub_when_the_default_errno_is_enosys_or_the_default_allows() {
+fn no_enosys_stub_when_the_default_errno_is_enosys_or_the_default_lets_calls_through() {
     let mut p = profile("SCMP_ACT_ERRNO", json!([allow_all_but_getppid()]));
     p["architectures"] = json!(["SCMP_ARCH_X86_64"]);
     p["defaultErrnoRet"] = json!(ENOSYS);
@@ -1062,17 +1062,29 @@ fn no_enosys_stub_when_the_default_errno_is_enosys_or_the_default_allows() {
             ("syscall 1000", Errno(ENOSYS)),
         ],
     );
-    // LOG lets unnamed calls through to the kernel, which answers ENOSYS for unknown ones.
-    let mut p = profile("SCMP_ACT_LOG", json!([getppid_errno_if(7, json!([]))]));
+    // A default that lets calls through (ALLOW, LOG) has no stub: getpgrp (111), above the
+    // only name (getppid, 110), runs.
+    for default in ["SCMP_ACT_ALLOW", "SCMP_ACT_LOG"] {
+        let mut p = profile(default, json!([getppid_errno_if(7, json!([]))]));
+        p["architectures"] = json!(["SCMP_ARCH_X86_64"]);
+        check(
+            p,
+            &[
+                (GETPPID, Errno(7)),
+                ("syscall 39", Allowed),
+                ("syscall 111", Allowed),
+            ],
+        );
+    }
+}
+
+#[test]
+fn the_enosys_stub_comes_before_a_killing_default() {
+    let mut p = profile("SCMP_ACT_KILL_PROCESS", json!([allow_all_but_getppid()]));
     p["architectures"] = json!(["SCMP_ARCH_X86_64"]);
-    check(
-        p,
-        &[
-            (GETPPID, Errno(7)),
-            ("syscall 39", Allowed),
-            ("syscall 1000", Errno(ENOSYS)),
-        ],
-    );
+    check(p.clone(), &[(GETPPID, Killed)]);
+    check(p.clone(), &[("syscall 400", Killed)]);
+    check(p, &[("syscall 1000", Errno(ENOSYS))]);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ pub mod host;
 pub mod interrupt;
 pub mod out;
 pub mod report;
+pub mod seccomp_agent;
 pub mod tempdir;
 
 pub use bundle::Bundle;

@@ -142,22 +142,6 @@ fn start_twice_fails() {
     assert_eq!(c.state()["status"], "running");
 }
 
-#[test]
-fn seccomp_is_refused_clearly() {
-    let mut c = Ctr::new();
-    c.bundle.set(
-        "/linux/seccomp",
-        json!({ "defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"] }),
-    );
-    let out = c.create(&[]);
-    if integration_tests::assets::is_runc() {
-        // runc applies seccomp filters; quai does not yet and must say so.
-        eprintln!("seccomp refusal not checked on runc, which supports seccomp");
-        return;
-    }
-    integration_tests::check::one_clear_error_all(&c, out, &["seccomp", "not supported"]);
-}
-
 /// An SELinux label on a host without SELinux is refused, as an AppArmor profile is
 /// (runc's words and behaviour on such a host).
 #[test]

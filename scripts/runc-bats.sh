@@ -2,7 +2,7 @@
 # runc's own integration suite (v1.1.5, ../shared/conformance/runc-bats) against quai.
 # runc 1.1.5 passes every test of it that runs on this kind of machine, so a test quai
 # fails is a bug in quai, unless scripts/runc-bats-expected.txt lists it with a reason
-# (runc's own output, or a feature still to come: seccomp). Exits 1 on any other
+# (runc's own output). Exits 1 on any other
 # failure; lists expected failures that now pass, so their lines can be removed.
 #
 #   scripts/runc-bats.sh [QUAI_BINARY] [FILE.bats ...]

@@ -27,8 +27,9 @@ pub enum HookError {
     /// The hook failed.
     #[error("{0}")]
     Failed(String),
-    /// Hook number `index` of the `phase` list failed; the text follows runc's wording.
-    #[error("error running {phase} hook #{index} ({path}): {failure}")]
+    /// Hook number `index` of the `phase` list failed; the text follows runc's wording
+    /// ("error running hook #N: ..."), with the list and program added.
+    #[error("error running hook #{index} ({phase} hook {path}): {failure}")]
     Hook {
         /// The hook list, e.g. `prestart`.
         phase: String,

@@ -40,8 +40,8 @@ pub enum HookFailure {
         /// What it wrote to stderr (the first 64 KiB).
         stderr: String,
     },
-    /// The hook was killed by a signal.
-    #[error("signal: {signal}, stdout: {stdout}, stderr: {stderr}")]
+    /// The hook was killed by a signal, named as Go names it ("bad system call").
+    #[error("signal: {}, stdout: {stdout}, stderr: {stderr}", signal_name(*signal))]
     Signal {
         /// The signal number.
         signal: i32,
@@ -356,5 +356,22 @@ impl<'a> HookIo<'a> {
     fn output(&self) -> (String, String) {
         let text = |v: &Vec<u8>| String::from_utf8_lossy(v).trim_end().to_string();
         (text(&self.outs[0].1), text(&self.outs[1].1))
+    }
+}
+
+/// A signal's description, lower-case as Go's `os.ProcessState` prints it ("killed",
+/// "bad system call"), so that clients matching runc's text find it.
+fn signal_name(sig: i32) -> String {
+    // SAFETY: strsignal returns a pointer to a static or thread-local string.
+    let p = unsafe { libc::strsignal(sig) };
+    if p.is_null() {
+        return sig.to_string();
+    }
+    // SAFETY: non-null strsignal results are NUL-terminated.
+    let s = unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy();
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_lowercase().chain(c).collect(),
+        None => sig.to_string(),
     }
 }

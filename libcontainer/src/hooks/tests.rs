@@ -41,7 +41,7 @@ fn failing_hook_reports_phase_index_path_status_and_output() {
     let err = run_all("createRuntime", &[ok, bad], STATE)
         .expect_err("second hook fails")
         .to_string();
-    let want = format!("error running createRuntime hook #1 (/bin/sh): exit status 3, stdout: to-out, stderr: {STATE}");
+    let want = format!("error running hook #1 (createRuntime hook /bin/sh): exit status 3, stdout: to-out, stderr: {STATE}");
     assert_eq!(err, want);
 }
 
@@ -94,7 +94,7 @@ fn no_args_runs_the_path_alone() {
     let err =
         run_all("prestart", &[hook("/bin/false", &[], &[], None)], STATE).expect_err("false fails");
     assert!(
-        err.to_string().contains("(/bin/false): exit status 1"),
+        err.to_string().contains("hook /bin/false): exit status 1"),
         "{err}"
     );
 }
@@ -152,7 +152,9 @@ fn missing_program_names_it() {
     .expect_err("missing");
     let text = err.to_string();
     assert!(
-        text.starts_with("error running poststop hook #0 (/nonexistent/hook): cannot start it:"),
+        text.starts_with(
+            "error running hook #0 (poststop hook /nonexistent/hook): cannot start it:"
+        ),
         "{text}"
     );
     assert!(text.contains("No such file or directory"), "{text}");
@@ -163,7 +165,7 @@ fn killed_by_signal_is_reported() {
     let err = run_all("prestart", &[sh("kill -9 $$")], STATE)
         .expect_err("killed")
         .to_string();
-    assert!(err.contains("signal: 9"), "{err}");
+    assert!(err.contains("signal: killed"), "{err}");
 }
 
 #[test]
@@ -187,11 +189,11 @@ fn run_all_stops_at_the_first_failure_and_warn_runs_every_hook() {
     std::fs::remove_dir_all(&dir).expect("clean up");
     assert_eq!(warnings.len(), 2, "{warnings:?}");
     assert!(
-        warnings[0].starts_with("error running poststop hook #0 (/bin/sh): exit status 2"),
+        warnings[0].starts_with("error running hook #0 (poststop hook /bin/sh): exit status 2"),
         "{warnings:?}"
     );
     assert!(
-        warnings[1].starts_with("error running poststop hook #2 (/bin/sh): exit status 4"),
+        warnings[1].starts_with("error running hook #2 (poststop hook /bin/sh): exit status 4"),
         "{warnings:?}"
     );
 }

@@ -67,7 +67,7 @@ impl Filter {
         let plan = profile::plan(profile)?;
         let notifies = plan.notifies();
         if notifies {
-            refuse_notify_on_sendmsg(&plan)?;
+            refuse_notify_on_our_calls(&plan)?;
         }
         let insns = codegen::compile(&plan)?;
         let mut rets: Vec<u32> = insns
@@ -121,22 +121,24 @@ impl Filter {
     }
 }
 
-/// The init hands its listener fd to the runtime with sendmsg, after the filter is
-/// loaded: a profile notifying sendmsg would wait on an agent that never gets the fd.
-fn refuse_notify_on_sendmsg(plan: &profile::Plan) -> Result<(), SeccompError> {
-    let Some(nr) = tables::number(arch::Abi::X86_64, "sendmsg") else {
-        return Ok(());
-    };
-    let notified = plan
-        .abi(arch::Abi::X86_64)
-        .and_then(|p| p.calls.get(&nr))
-        .is_some_and(|rules| rules.iter().any(|r| r.action == Action::Notify));
-    if notified {
-        return Err(SeccompError::Invalid(
-            "SCMP_ACT_NOTIFY on sendmsg is not supported: the runtime receives the \
-             listener fd through sendmsg after the filter is loaded"
-                .into(),
-        ));
+/// Calls that must not be notified: the init hands its listener fd to the runtime with
+/// sendmsg right after loading the filter, and a notified sendmsg would wait on an agent
+/// that never gets the fd; runc refuses `write` (its own hand-off), and so do we, with
+/// its words, so that a profile behaves the same under both.
+fn refuse_notify_on_our_calls(plan: &profile::Plan) -> Result<(), SeccompError> {
+    for name in ["write", "sendmsg"] {
+        let Some(nr) = tables::number(arch::Abi::X86_64, name) else {
+            continue;
+        };
+        let notified = plan
+            .abi(arch::Abi::X86_64)
+            .and_then(|p| p.calls.get(&nr))
+            .is_some_and(|rules| rules.iter().any(|r| r.action == Action::Notify));
+        if notified {
+            return Err(SeccompError::Invalid(format!(
+                "SCMP_ACT_NOTIFY cannot be used for the {name} syscall"
+            )));
+        }
     }
     Ok(())
 }

@@ -38,7 +38,13 @@ pub fn send_listener(
         None,
     )
     .map_err(|e| fail("a socket for the", &e))?;
-    connect(sock.as_raw_fd(), &addr).map_err(|e| fail("cannot connect to the", &e))?;
+    connect(sock.as_raw_fd(), &addr).map_err(|e| {
+        // runc's words, which its suite and clients match.
+        SeccompError::Agent(format!(
+            "failed to connect with seccomp agent specified in the seccomp profile ({}): {e}",
+            path.display()
+        ))
+    })?;
     let fds = [fd.as_raw_fd()];
     let iov = [IoSlice::new(&body)];
     let sent = sendmsg::<()>(

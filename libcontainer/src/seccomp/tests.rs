@@ -394,6 +394,11 @@ fn refusals_are_clear() {
             "sendmsg",
         ),
         (
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/a",
+                "syscalls": [{"names": ["write"], "action": "SCMP_ACT_NOTIFY"}]}),
+            "cannot be used for the write syscall",
+        ),
+        (
             json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": [""], "action": "SCMP_ACT_ERRNO"}]}),
             "not a syscall name",
         ),

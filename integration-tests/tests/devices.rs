@@ -69,7 +69,9 @@ fn linux_devices_are_created() {
         json!([
             { "path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 0o640, "uid": 1000, "gid": 1001 },
             { "path": "/dev/myloop", "type": "b", "major": 7, "minor": 0, "fileMode": 0o600, "uid": 0, "gid": 0 },
-            { "path": "/dev/sub/myfifo", "type": "p", "fileMode": 0o620 }
+            { "path": "/dev/sub/myfifo", "type": "p", "fileMode": 0o620 },
+            // runtime-tools gives a fifo numbers, which mknod ignores: still a fifo.
+            { "path": "/dev/numbered-fifo", "type": "p", "major": 8, "minor": 666 }
         ]),
     );
     let r = c.report(&[
@@ -79,7 +81,10 @@ fn linux_devices_are_created() {
         "/dev/myloop",
         "--stat",
         "/dev/sub/myfifo",
+        "--stat",
+        "/dev/numbered-fifo",
     ]);
+    assert_eq!(r["stat"]["/dev/numbered-fifo"]["type"], "fifo");
     assert_eq!(dev(&r, "/dev/mynull"), ("char".into(), 1, 3, "0640".into()));
     assert_eq!(
         (

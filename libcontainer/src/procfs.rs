@@ -56,15 +56,19 @@ impl ProcHandle {
 
     /// Opens one of the calling thread's own fds again with new `flags`, through the
     /// `thread-self/fd` magic link of this verified procfs (used to turn an `O_PATH`
-    /// fd of the exec fifo into a writable one after pivot_root).
+    /// fd of the exec fifo into a writable one after pivot_root). A plain `openat`,
+    /// not openat2: the init may already run under the container's seccomp filter
+    /// here, and profiles written for runc (runtime-tools', older Docker ones) allow
+    /// openat but not openat2. Nothing can be mounted over this handle's procfs (the
+    /// container never sees it), so there is nothing for openat2's checks to catch.
     pub fn reopen_fd(&self, fd: i32, flags: i32) -> io::Result<OwnedFd> {
-        openat2(
-            self.fd.as_raw_fd(),
-            Path::new(&format!("thread-self/fd/{fd}")),
-            flags,
-            0,
-            0,
+        nix::fcntl::openat(
+            &self.fd,
+            format!("thread-self/fd/{fd}").as_str(),
+            nix::fcntl::OFlag::from_bits_retain(flags | libc::O_CLOEXEC),
+            nix::sys::stat::Mode::empty(),
         )
+        .map_err(io::Error::from)
     }
 
     /// Where one of the calling thread's fds points, as the kernel names it

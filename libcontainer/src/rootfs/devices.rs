@@ -212,9 +212,11 @@ fn create(ctx: &Ctx, d: &Device) -> Result<()> {
 /// Verifies that an open node is the device `d` describes.
 pub(super) fn verify_node(fd: BorrowedFd<'_>, d: &Device) -> Result<()> {
     let st = sys::fstat(fd).map_err(io_err("stat", &d.path))?;
+    // A fifo has no device number (mknod ignores the one given): its type is all.
     let ok = st.st_mode & libc::S_IFMT == d.kind
-        && libc::major(st.st_rdev) as u64 == d.major
-        && libc::minor(st.st_rdev) as u64 == d.minor;
+        && (d.kind == libc::S_IFIFO
+            || (libc::major(st.st_rdev) as u64 == d.major
+                && libc::minor(st.st_rdev) as u64 == d.minor));
     if ok {
         Ok(())
     } else {

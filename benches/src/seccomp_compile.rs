@@ -43,15 +43,6 @@ fn main() {
         times.push(t.elapsed().as_secs_f64() * 1e6);
         insns = f.instructions().len();
     }
-    let mut pt = Vec::new();
-    for _ in 0..runs.max(1) {
-        let t = Instant::now();
-        let p = libcontainer::seccomp::profile::plan(&profile).unwrap();
-        pt.push(t.elapsed().as_secs_f64() * 1e6);
-        std::hint::black_box(p);
-    }
-    pt.sort_by(f64::total_cmp);
-    eprintln!("plan median {:.1}", pt[pt.len() / 2]);
     times.sort_by(f64::total_cmp);
     let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize];
     println!(

@@ -102,12 +102,19 @@ fn ranges(plan: &Plan, abi: Option<&AbiPlan>, lo: u64, hi: u64, out: &mut Vec<(u
     };
     let default = Outcome::Ret(plan.default.ret());
     let mut next = lo;
-    for (&nr, rules) in abi.calls.range(lo as u32..=(hi - 1) as u32) {
+    let first = abi.calls.partition_point(|(n, _)| u64::from(*n) < lo);
+    let mut rest = &abi.calls[first..];
+    while let Some(&(nr, _)) = rest.first() {
+        if u64::from(nr) >= hi {
+            break;
+        }
+        let n = rest.partition_point(|(x, _)| *x == nr);
         if u64::from(nr) > next {
             push(next, default.clone());
         }
-        push(u64::from(nr), outcome(rules, abi.abi.wide_args()));
+        push(u64::from(nr), outcome(&rest[..n], abi.abi.wide_args()));
         next = u64::from(nr) + 1;
+        rest = &rest[n..];
     }
     let above = match abi.highest {
         Some(h) if plan.enosys_above_highest && u64::from(h) + 1 < hi => {
@@ -127,11 +134,11 @@ fn ranges(plan: &Plan, abi: Option<&AbiPlan>, lo: u64, hi: u64, out: &mut Vec<(u
 /// The outcome of one call's rules. As libseccomp: the first unconditional rule decides
 /// alone, whatever else names the call; otherwise the conditional rules are tried in
 /// libseccomp's order, then the default.
-fn outcome(rules: &[Rule], wide: bool) -> Outcome {
-    if let Some(r) = rules.iter().find(|r| r.conds.is_empty()) {
+fn outcome(rules: &[(u32, Rule)], wide: bool) -> Outcome {
+    if let Some((_, r)) = rules.iter().find(|(_, r)| r.conds.is_empty()) {
         return Outcome::Ret(r.action.ret());
     }
-    let mut sorted: Vec<(Vec<CondKey>, &Rule)> = rules.iter().map(|r| (keys(r), r)).collect();
+    let mut sorted: Vec<(Vec<CondKey>, &Rule)> = rules.iter().map(|(_, r)| (keys(r), r)).collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     Outcome::Rules(sorted.into_iter().map(|(_, r)| r.clone()).collect(), wide)
 }

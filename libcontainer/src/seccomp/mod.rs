@@ -131,9 +131,8 @@ fn refuse_notify_on_our_calls(plan: &profile::Plan) -> Result<(), SeccompError> 
             continue;
         };
         let notified = plan
-            .abi(arch::Abi::X86_64)
-            .and_then(|p| p.calls.get(&nr))
-            .is_some_and(|rules| rules.iter().any(|r| r.action == Action::Notify));
+            .rules(arch::Abi::X86_64, nr)
+            .any(|r| r.action == Action::Notify);
         if notified {
             return Err(SeccompError::Invalid(format!(
                 "SCMP_ACT_NOTIFY cannot be used for the {name} syscall"

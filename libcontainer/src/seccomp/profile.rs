@@ -9,7 +9,6 @@ use super::action::Action;
 use super::arch::{abi_of, Abi};
 use super::{tables, SeccompError};
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompFilterFlag, LinuxSeccompOperator};
-use std::collections::BTreeMap;
 
 /// `SECCOMP_FILTER_FLAG_*`.
 pub mod flag {
@@ -74,8 +73,9 @@ pub struct Rule {
 pub struct AbiPlan {
     /// The ABI.
     pub abi: Abi,
-    /// Call number -> its rules, in profile order.
-    pub calls: BTreeMap<u32, Vec<Rule>>,
+    /// (call number, rule), sorted by number, each call's rules in profile order (one
+    /// vector for every call: compiling allocates little).
+    pub calls: Vec<(u32, Rule)>,
     /// The highest number the profile names on this ABI (whatever its action).
     pub highest: Option<u32>,
 }
@@ -103,8 +103,17 @@ impl Plan {
     pub fn notifies(&self) -> bool {
         self.abis
             .iter()
-            .flat_map(|a| a.calls.values().flatten())
-            .any(|r| r.action == Action::Notify)
+            .flat_map(|a| &a.calls)
+            .any(|(_, r)| r.action == Action::Notify)
+    }
+
+    /// The rules of call `nr` on `abi`.
+    pub fn rules(&self, abi: Abi, nr: u32) -> impl Iterator<Item = &Rule> {
+        self.abi(abi)
+            .map(|a| group(&a.calls, nr))
+            .unwrap_or_default()
+            .iter()
+            .map(|(_, r)| r)
     }
 
     /// The plan of one ABI, if the filter accepts it.
@@ -137,10 +146,12 @@ pub fn plan(profile: &LinuxSeccomp) -> Result<Plan, SeccompError> {
         .iter()
         .map(|&abi| AbiPlan {
             abi,
-            calls: BTreeMap::new(),
+            calls: Vec::new(),
             highest: None,
         })
         .collect();
+    // (abi, number, entry, name) of every rule added, to name a clash.
+    let mut names: Vec<(Abi, u32, usize, &str)> = Vec::new();
     for (i, call) in profile.syscalls().iter().flatten().enumerate() {
         let action = Action::from_spec(call.action(), call.errno_ret())
             .map_err(|e| invalid(format!("linux.seccomp.syscalls[{i}]: {e}")))?;
@@ -164,9 +175,8 @@ pub fn plan(profile: &LinuxSeccomp) -> Result<Plan, SeccompError> {
                     continue;
                 }
                 if let Some(nr) = direct {
-                    add(p.calls.entry(nr).or_default(), &rules).map_err(|e| {
-                        invalid(format!("linux.seccomp.syscalls[{i}]: {name}: {e}"))
-                    })?;
+                    p.calls.extend(rules.iter().map(|r| (nr, r.clone())));
+                    names.push((p.abi, nr, i, name.as_str()));
                 }
                 let mux = known.i386_multiplexer().filter(|_| p.abi == Abi::I386);
                 if let Some((mux_nr, call)) = mux {
@@ -183,18 +193,33 @@ pub fn plan(profile: &LinuxSeccomp) -> Result<Plan, SeccompError> {
                             .chain(r.conds.iter().copied().filter(|c| c.index != 0))
                             .collect(),
                     });
-                    let via: Vec<Rule> = via.collect();
-                    add(p.calls.entry(mux_nr).or_default(), &via).map_err(|e| {
-                        invalid(format!("linux.seccomp.syscalls[{i}]: {name}: {e}"))
-                    })?;
+                    p.calls.extend(via.map(|r| (mux_nr, r)));
+                    names.push((p.abi, mux_nr, i, name.as_str()));
                 }
             }
         }
     }
+    for p in &mut plans {
+        // Stable: each call's rules stay in profile order.
+        p.calls.sort_by_key(|(nr, _)| *nr);
+        if let Err(nr) = check_and_dedup(&mut p.calls) {
+            // Name the entry and call that made the clash, as runc does.
+            let (_, _, i, name) = names
+                .iter()
+                .rev()
+                .find(|(abi, n, _, _)| *abi == p.abi && *n == nr)
+                .copied()
+                .unwrap_or((p.abi, nr, 0, "?"));
+            return Err(invalid(format!(
+                "linux.seccomp.syscalls[{i}]: {name}: a rule with the same conditions as an \
+                 earlier one and another action (libseccomp: file exists)"
+            )));
+        }
+    }
     let notify = plans
         .iter()
-        .flat_map(|a| a.calls.values().flatten())
-        .any(|r| r.action == Action::Notify);
+        .flat_map(|a| &a.calls)
+        .any(|(_, r)| r.action == Action::Notify);
     if notify
         && profile
             .listener_path()
@@ -289,31 +314,57 @@ fn rules_of(
     Ok(vec![Rule { action, conds }])
 }
 
-/// Adds `new` to a call's rules. The same conditions with another action are refused,
-/// as libseccomp refuses them (runc: "file exists"); a rule already there is not added
-/// twice.
-fn add(rules: &mut Vec<Rule>, new: &[Rule]) -> Result<(), String> {
-    let sorted = |r: &Rule| {
+/// The rules of call `nr` in `calls` (sorted by number).
+pub fn group(calls: &[(u32, Rule)], nr: u32) -> &[(u32, Rule)] {
+    let start = calls.partition_point(|(n, _)| *n < nr);
+    let end = calls.partition_point(|(n, _)| *n <= nr);
+    &calls[start..end]
+}
+
+/// Within each call (`calls` sorted by number): a rule already there is dropped; the
+/// same conditions with another action are refused (the call's number), as libseccomp
+/// refuses them (runc: "file exists").
+fn check_and_dedup(calls: &mut Vec<(u32, Rule)>) -> Result<(), u32> {
+    let key = |r: &Rule| {
         let mut c = r.conds.clone();
         c.sort_by_key(|c| (c.index, c.value, c.datum));
         c
     };
-    for r in new {
-        let key = sorted(r);
-        match rules
-            .iter()
-            .find(|e| !r.conds.is_empty() && sorted(e) == key)
-        {
-            Some(e) if e.action != r.action => {
-                return Err(format!(
-                    "a rule with the same conditions and another action ({:?}, {:?}) \
-                     (libseccomp: file exists)",
-                    e.action, r.action
-                ))
+    let mut clash = None;
+    let mut start = 0;
+    let mut keep = vec![true; calls.len()];
+    while start < calls.len() {
+        let nr = calls[start].0;
+        let end = start + calls[start..].partition_point(|(n, _)| *n == nr);
+        if end - start > 1 {
+            for j in start + 1..end {
+                let r = &calls[j].1;
+                let kj = key(r);
+                for k in start..j {
+                    if !keep[k]
+                        || key(&calls[k].1) != kj
+                        || (r.conds.is_empty() && r.action != calls[k].1.action)
+                    {
+                        continue;
+                    }
+                    if r.action == calls[k].1.action {
+                        keep[j] = false;
+                    } else if clash.is_none() {
+                        clash = Some(nr);
+                    }
+                    break;
+                }
             }
-            Some(_) => {}
-            None => rules.push(r.clone()),
         }
+        start = end;
     }
+    if let Some(nr) = clash {
+        return Err(nr);
+    }
+    let mut i = 0;
+    calls.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
     Ok(())
 }

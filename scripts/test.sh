@@ -46,3 +46,7 @@ scripts/vm/run-cgroup-v2-tests.sh
 # any test runc passes here and quai fails, beyond scripts/runc-bats-expected.txt, fails CI.
 step "runc's integration suite (scripts/runc-bats.sh)"
 scripts/runc-bats.sh target/debug/quai
+# The OCI runtime-tools validation suite, against runc and quai in the same run: any test
+# runc passes here and quai fails, fails CI.
+step "OCI runtime-tools validation (scripts/runtime-tools.sh)"
+scripts/runtime-tools.sh target/debug/quai

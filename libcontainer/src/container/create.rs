@@ -186,6 +186,9 @@ impl ContainerBuilder {
             intel_rdt: rdt.clone(),
         };
         dir.write_interim(&st)?;
+        if let Some(profile) = linux.and_then(|l| l.seccomp().as_ref()) {
+            dir.write_seccomp(profile)?;
+        }
         if let Some(r) = &rdt {
             r.make()?;
         }
@@ -344,11 +347,10 @@ mod tests;
 /// `memoryPolicy`); `None` when the spec sets neither.
 fn exec_linux(b: &Bundle) -> Option<crate::spec::Linux> {
     let l = b.spec.linux().as_ref()?;
-    if l.personality().is_none() && l.memory_policy().is_none() && l.seccomp().is_none() {
+    if l.personality().is_none() && l.memory_policy().is_none() {
         return None;
     }
     let mut out = crate::spec::Linux::default();
-    out.set_seccomp(l.seccomp().clone());
     out.set_personality(l.personality().clone());
     out.set_memory_policy(l.memory_policy().clone());
     Some(out)

@@ -188,9 +188,9 @@ impl Container {
         } else {
             Some(Forwarder::install()?)
         };
-        // The container's profile, compiled afresh (as runc does for each exec).
-        let seccomp = match st.exec_linux.as_ref().and_then(|l| l.seccomp().as_ref()) {
-            Some(profile) => Some(crate::seccomp::Filter::compile(profile)?),
+        // The container's profile, recorded at create, compiled afresh (as runc does).
+        let seccomp = match state::read_seccomp(&self.dir())? {
+            Some(profile) => Some(crate::seccomp::Filter::compile(&profile)?),
             None => None,
         };
         let xo = process::ExecOptions {

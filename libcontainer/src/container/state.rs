@@ -19,6 +19,9 @@ const FIFO: &str = "exec.fifo";
 /// The container's cgroup, written before its directories are made: found by
 /// `delete --force` even when `state.json` was never written or cannot be read.
 const CGROUP_FILE: &str = "cgroup.json";
+/// The container's seccomp profile, for `exec` (kept out of state.json, which `state` and
+/// `list` read: Docker's profile alone is some 20 KB of JSON).
+const SECCOMP_FILE: &str = "seccomp.json";
 
 /// What `create` records for later commands.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -187,6 +190,11 @@ impl StateDir {
         self.write_json(CGROUP_FILE, cg, false)
     }
 
+    /// Records the seccomp profile `exec` loads too (atomically, not fsynced).
+    pub fn write_seccomp(&self, profile: &crate::spec::LinuxSeccomp) -> Result<(), ContainerError> {
+        self.write_json(SECCOMP_FILE, profile, false)
+    }
+
     /// The cgroup recorded by [`StateDir::write_cgroup`], if it can be read.
     pub fn read_cgroup(&self) -> Option<Cgroup> {
         let b = std::fs::read(self.path.join(CGROUP_FILE)).ok()?;
@@ -228,6 +236,23 @@ impl StateDir {
     /// Removes the directory and everything in it.
     pub fn remove(self) -> Result<(), ContainerError> {
         std::fs::remove_dir_all(&self.path).map_err(io("remove", &self.path))
+    }
+}
+
+/// The seccomp profile recorded at create in state directory `dir`, if the container has
+/// one.
+pub fn read_seccomp(dir: &Path) -> Result<Option<crate::spec::LinuxSeccomp>, ContainerError> {
+    let path = dir.join(SECCOMP_FILE);
+    match std::fs::read(&path) {
+        Ok(b) => serde_json::from_slice(&b)
+            .map(Some)
+            .map_err(|e| ContainerError::StateIo {
+                what: "parse",
+                path,
+                source: std::io::Error::other(e),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io("read", &path)(e)),
     }
 }
 

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 
 pub use oci_spec::runtime::{
     Capabilities, Capability, Hook, Hooks, Linux, LinuxCapabilities, LinuxDevice, LinuxDeviceType,
-    LinuxIdMapping, LinuxIntelRdt, LinuxNamespace, LinuxNamespaceType, LinuxResources, Mount,
-    PosixRlimit, PosixRlimitType, Process, Spec, User,
+    LinuxIdMapping, LinuxIntelRdt, LinuxNamespace, LinuxNamespaceType, LinuxResources,
+    LinuxSeccomp, Mount, PosixRlimit, PosixRlimitType, Process, Spec, User,
 };
 pub use oci_spec::runtime::{
     ExecCPUAffinity, IOPriorityClass, LinuxIOPriority, LinuxMemoryPolicy, LinuxPersonality,

@@ -56,39 +56,17 @@ impl ConsoleSocket {
     }
 }
 
-/// recvmsg one message carrying one fd in SCM_RIGHTS.
+/// recvmsg one message carrying one fd in SCM_RIGHTS: the fd and the text with it.
 fn recv_fd(sock: i32) -> std::io::Result<(OwnedFd, String)> {
-    let mut buf = [0u8; 4096];
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    let mut cmsg = [0u64; 64];
-    // SAFETY: msghdr is plain data; every pointer set below outlives the call.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cmsg.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&cmsg);
-    // SAFETY: msg points at valid buffers.
-    let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) };
-    if n < 0 {
-        return Err(std::io::Error::last_os_error());
+    let (text, mut fds) = crate::fdpass::recv_with_fds(sock, 4096)?;
+    if fds.is_empty() {
+        return Err(std::io::Error::other(
+            "no SCM_RIGHTS fd in the console message",
+        ));
     }
-    // SAFETY: the control buffer was filled by recvmsg; CMSG_* walk it within its length.
-    unsafe {
-        let mut c = libc::CMSG_FIRSTHDR(&msg);
-        while !c.is_null() {
-            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
-                let fd = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const i32);
-                let name = String::from_utf8_lossy(&buf[..n as usize]).into_owned();
-                return Ok((OwnedFd::from_raw_fd(fd), name));
-            }
-            c = libc::CMSG_NXTHDR(&msg, c);
-        }
-    }
-    Err(std::io::Error::other(
-        "no SCM_RIGHTS fd in the console message",
+    Ok((
+        fds.swap_remove(0),
+        String::from_utf8_lossy(&text).into_owned(),
     ))
 }
 

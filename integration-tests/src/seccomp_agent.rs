@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
@@ -244,40 +244,7 @@ fn poll_in(fd: RawFd, timeout: Duration) -> bool {
 
 /// One recvmsg for the fds and the start of the JSON, then the rest of the stream.
 fn recv_handoff(mut stream: UnixStream) -> std::io::Result<Handoff> {
-    let mut buf = vec![0u8; 1 << 16];
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    let mut cmsg = [0u64; 64];
-    // SAFETY: msghdr is plain data; every pointer set below outlives the call.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cmsg.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&cmsg);
-    // SAFETY: msg points at valid buffers.
-    let n = unsafe { libc::recvmsg(stream.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
-    if n < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    let mut fds = Vec::new();
-    // SAFETY: the control buffer was filled by recvmsg; CMSG_* walk it within its length,
-    // and each SCM_RIGHTS entry is an fd now ours.
-    unsafe {
-        let mut c = libc::CMSG_FIRSTHDR(&msg);
-        while !c.is_null() {
-            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
-                let data = libc::CMSG_DATA(c) as *const i32;
-                let len = (*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
-                for i in 0..len / std::mem::size_of::<i32>() {
-                    fds.push(OwnedFd::from_raw_fd(std::ptr::read_unaligned(data.add(i))));
-                }
-            }
-            c = libc::CMSG_NXTHDR(&msg, c);
-        }
-    }
-    let mut text = buf[..n as usize].to_vec();
+    let (mut text, fds) = crate::fdpass::recv_with_fds(stream.as_raw_fd(), 1 << 16)?;
     if serde_json::from_slice::<Value>(&text).is_err() {
         // A document longer than one read: the rest follows until the runtime closes.
         let mut rest = Vec::new();

@@ -47,6 +47,36 @@ fn cgroup_mount_shows_controllers() {
     }
 }
 
+/// The view runc gives of a read-only cgroup mount on this hybrid host (what engines and
+/// tools comparing runtimes see): a writable tmpfs, each v1 hierarchy read-only, a named
+/// hierarchy mounted with its name as source (`systemd`), no cgroup2 at `unified`, and
+/// masked directories as read-only tmpfs named `tmpfs`.
+#[test]
+fn cgroup_and_masked_mounts_look_as_under_runc() {
+    let mut c = Ctr::new();
+    c.bundle.namespace("cgroup", None);
+    let r = c.report(&[]);
+    let cg = mount(&r, "/sys/fs/cgroup");
+    if cg["fstype"] != "tmpfs" {
+        eprintln!("not a cgroup v1 or hybrid host: the v1 view is not checked");
+        return;
+    }
+    assert!(has_opt(cg, "rw"), "the tmpfs is writable under runc: {cg}");
+    let systemd = mount(&r, "/sys/fs/cgroup/systemd");
+    assert_eq!(systemd["source"], "systemd", "{systemd}");
+    assert!(has_opt(systemd, "ro"), "{systemd}");
+    assert!(
+        mount_at(&r, "/sys/fs/cgroup/unified").is_none(),
+        "runc mounts no cgroup2 in the container on a hybrid host"
+    );
+    let acpi = mount(&r, "/proc/acpi");
+    assert_eq!(
+        (&acpi["fstype"], &acpi["source"]),
+        (&json!("tmpfs"), &json!("tmpfs"))
+    );
+    assert!(has_super_opt(acpi, "ro"), "{acpi}");
+}
+
 #[test]
 fn tmpfs_with_size_mode_and_flags() {
     let mut c = Ctr::new();

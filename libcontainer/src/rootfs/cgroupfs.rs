@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::landing::Kind;
 use super::options::MountOptions;
 use super::propagation::read_mountinfo;
-use super::target::{after_mount, mount_err, open_dir_target, reopen};
+use super::target::{after_mount, mount_err, open_dir_target};
 use super::{io_err, sys, Ctx, Result, RootfsError};
 use crate::mountinfo::MountInfo;
 use crate::rootdir::fd_path;
@@ -83,8 +83,13 @@ fn mount_hierarchy(
         let fd = open_dir_target(ctx, dest, Kind::Other)?;
         let typ = if v2 { "cgroup2" } else { "cgroup" };
         let data = subs.join(",");
+        // runc's source names: a named hierarchy's name (`systemd`), else the type.
+        let source = subs
+            .iter()
+            .find_map(|s| s.strip_prefix("name="))
+            .unwrap_or(typ);
         return sys::mount(
-            Some(Path::new(typ)),
+            Some(Path::new(source)),
             &fd_path(fd.as_fd()),
             Some(typ),
             flags,
@@ -159,10 +164,11 @@ pub(super) fn mount_cgroup(ctx: &Ctx, m: &Mount, opts: &MountOptions) -> Result<
         Some("mode=755"),
     )
     .map_err(|e| mount_err(m, e))?;
-    let hierarchies = infos.iter().filter(|i| {
-        (i.fstype == "cgroup" || i.fstype == "cgroup2")
-            && i.mount_point.parent() == Some(parent.as_path())
-    });
+    // The v1 hierarchies only: on a hybrid host runc mounts no cgroup2 at
+    // `unified` in the container, and engines expect the view runc gives.
+    let hierarchies = infos
+        .iter()
+        .filter(|i| i.fstype == "cgroup" && i.mount_point.parent() == Some(parent.as_path()));
     for mi in hierarchies {
         let Some(name) = mi.mount_point.file_name().and_then(|n| n.to_str()) else {
             continue;
@@ -174,11 +180,7 @@ pub(super) fn mount_cgroup(ctx: &Ctx, m: &Mount, opts: &MountOptions) -> Result<
             }
         }
     }
-    if opts.flags & libc::MS_RDONLY != 0 {
-        let fd = reopen(ctx, dest)?;
-        sys::mount_setattr(fd.as_fd(), false, libc::MOUNT_ATTR_RDONLY, 0, None)
-            .map_err(io_err("make read-only", dest))?;
-    }
+    // The tmpfs itself stays writable, as runc leaves it (its hierarchies take `ro`).
     after_mount(ctx, dest, opts)
 }
 

@@ -113,13 +113,37 @@ pub(super) fn move_mount(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> io::Result
     check(r).map(drop)
 }
 
-/// A new read-only tmpfs, detached (`fsopen` + `fsmount`), for masking directories.
+/// A new read-only tmpfs, detached (`fsopen` + `fsmount`), for masking directories: as
+/// runc's, its source is `tmpfs` and its superblock read-only too (mountinfo shows
+/// `tmpfs tmpfs ro`, which tools comparing runtimes look at).
 pub(super) fn new_tmpfs(attrs: u64) -> io::Result<OwnedFd> {
     // SAFETY: "tmpfs" is NUL-terminated; the kernel returns a new fd or -1.
     let fs =
         check(unsafe { libc::syscall(libc::SYS_fsopen, c"tmpfs".as_ptr(), libc::FSOPEN_CLOEXEC) })?;
     // SAFETY: a fresh fd we now own.
     let fs = unsafe { OwnedFd::from_raw_fd(fs as RawFd) };
+    // SAFETY: NUL-terminated key and value for FSCONFIG_SET_STRING.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            libc::FSCONFIG_SET_STRING,
+            c"source".as_ptr(),
+            c"tmpfs".as_ptr(),
+            0,
+        )
+    })?;
+    // SAFETY: a NUL-terminated flag name for FSCONFIG_SET_FLAG, no value.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            libc::FSCONFIG_SET_FLAG,
+            c"ro".as_ptr(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    })?;
     // SAFETY: FSCONFIG_CMD_CREATE takes no key or value.
     check(unsafe {
         libc::syscall(

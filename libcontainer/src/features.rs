@@ -245,9 +245,7 @@ fn seccomp() -> Seccomp {
         operators: list(names::OPERATORS),
         archs: list(names::ARCHES),
         known_flags: list(names::FLAGS),
-        // Linux 4.14 (LOG), 4.17 (SPEC_ALLOW), 5.19 (WAIT_KILLABLE_RECV): this build
-        // runs on kernels with all of them.
-        supported_flags: list(names::FLAGS),
+        supported_flags: list(&names::supported_flags()),
     }
 }
 

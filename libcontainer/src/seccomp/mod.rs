@@ -165,6 +165,24 @@ pub mod names {
         "SECCOMP_FILTER_FLAG_TSYNC",
         "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
     ];
+
+    /// The flags of [`FLAGS`] this kernel takes (asked with a NULL filter, as
+    /// libseccomp asks). WAIT_KILLABLE_RECV is asked with NEW_LISTENER, which it needs.
+    pub fn supported_flags() -> Vec<&'static str> {
+        use super::profile::flag;
+        let bits = [
+            flag::LOG,
+            flag::SPEC_ALLOW,
+            flag::TSYNC,
+            flag::WAIT_KILLABLE_RECV | flag::NEW_LISTENER,
+        ];
+        FLAGS
+            .iter()
+            .zip(bits)
+            .filter(|(_, b)| super::load::check(*b, &[]).is_ok())
+            .map(|(n, _)| *n)
+            .collect()
+    }
 }
 
 #[cfg(test)]

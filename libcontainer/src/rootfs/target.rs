@@ -173,9 +173,13 @@ pub(super) fn open_file_target(ctx: &Ctx, dest: &Path, kind: Kind) -> Result<Own
     let st = sys::fstat(fd.as_fd()).map_err(io_err("stat mount point", dest))?;
     check_landing(ctx, "mount", dest, fd.as_fd(), kind, sys::is_dir(&st))?;
     if sys::is_dir(&st) {
+        // runc reports mount(2)'s ENOTDIR here; Docker looks for "not a directory" to
+        // give such a container exit status 127 and its hint about mount types.
         return Err(RootfsError::WrongType {
             path: dest.to_path_buf(),
-            reason: "the bind source is a file but the mount point is a directory".into(),
+            reason: "the bind source is a file but the mount point is a directory: \
+                     not a directory"
+                .into(),
         });
     }
     Ok(fd)

@@ -10,6 +10,7 @@ pub mod bundle;
 pub mod check;
 pub mod console;
 pub mod ctr;
+pub mod docker;
 pub mod fdpass;
 pub mod host;
 pub mod interrupt;

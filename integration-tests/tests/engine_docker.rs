@@ -48,6 +48,15 @@ const RUNTIMES: [Rt; 2] = [Rt("quai"), Rt("runc")];
 type CaseResult = Result<String, String>;
 type Case = fn(&Dockerd, Rt) -> CaseResult;
 
+/// Prints to the real stderr, past the test harness's capture: which cases ran, how
+/// long they took, and why a case was skipped show in every run, not only on failure.
+macro_rules! say {
+    ($($arg:tt)+) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), $($arg)+);
+    }};
+}
+
 /// Fails the case with a message.
 macro_rules! ensure {
     ($cond:expr, $($arg:tt)+) => {
@@ -159,7 +168,7 @@ fn run_cases(d: &Dockerd, cases: &[(&str, bool, Case)]) -> Vec<String> {
                 a.extend(ids);
                 d.docker(&a);
             }
-            eprintln!(
+            say!(
                 "  {name:<28} {:<5} {} ({secs:.1} s)",
                 rt.0,
                 if r.is_ok() { "ok" } else { "FAILED" }
@@ -186,9 +195,9 @@ fn run_cases(d: &Dockerd, cases: &[(&str, bool, Case)]) -> Vec<String> {
             }
             (Err(q), Ok(_)) => failures.push(format!("{name}: fails with quai only:\n{q}")),
             (Ok(_), Err(r)) => {
-                eprintln!("  note: {name} passes with quai and fails with runc:\n{r}")
+                say!("  note: {name} passes with quai and fails with runc:\n{r}")
             }
-            (Err(q), Err(r)) => eprintln!(
+            (Err(q), Err(r)) => say!(
                 "  SKIPPED {name}: fails with runc too on this machine\n  quai: {q}\n  runc: {r}"
             ),
         }
@@ -202,11 +211,11 @@ fn suite(net: Net, cases: &[(&str, bool, Case)]) {
     let d = match Dockerd::start(net) {
         Ok(d) => d,
         Err(why) => {
-            eprintln!("SKIPPED: dockerd cannot run here: {why}");
+            say!("SKIPPED: dockerd cannot run here: {why}");
             return;
         }
     };
-    eprintln!(
+    say!(
         "dockerd {} (pid {}), default runtime {}, quai = {}",
         d.ok(&["version", "--format", "{{.Server.Version}}"]).trim(),
         d.pid(),
@@ -738,10 +747,30 @@ fn blkio_weight(d: &Dockerd, rt: Rt) -> CaseResult {
 /// ids, device numbers and paths that differ between containers taken out, the listing
 /// of /sys/fs/cgroup, and whether it can be written.
 fn cgroup_view(d: &Dockerd, rt: Rt) -> CaseResult {
-    let out = run_sh(
+    let mut view = String::new();
+    for opts in [&[][..], &["--cgroupns", "private"], &["--read-only"]] {
+        view.push_str(&format!("=== {opts:?}\n"));
+        view.push_str(&view_with(d, rt, opts)?);
+    }
+    Ok(view)
+}
+
+/// /dev as the container sees it: the nodes, links and their modes.
+fn dev_view(d: &Dockerd, rt: Rt) -> CaseResult {
+    run_sh(
         d,
         rt,
         &[],
+        "ls -ln /dev /dev/pts /dev/shm /dev/mqueue | sed 's/ [A-Z][a-z][a-z] .* / /'; \
+         stat -c '%n %a %u:%g' /dev/pts/ptmx /dev/console 2>&1; true",
+    )
+}
+
+fn view_with(d: &Dockerd, rt: Rt, opts: &[&str]) -> CaseResult {
+    let out = run_sh(
+        d,
+        rt,
+        opts,
         "cat /proc/self/mountinfo; echo ---; ls -l /sys/fs/cgroup | sed 's/ [A-Z][a-z][a-z] .* / /'; \
          echo ---; touch /sys/fs/cgroup/x 2>&1 && echo writable; \
          touch /sys/fs/cgroup/memory/x 2>&1; ls /sys/fs/cgroup/memory | wc -l",
@@ -791,6 +820,7 @@ fn docker_limits() {
             ("memory_oom", false, memory_oom),
             ("blkio_weight", false, blkio_weight),
             ("cgroup_view", true, cgroup_view),
+            ("dev_view", true, dev_view),
         ],
     );
 }
@@ -1295,7 +1325,7 @@ fn docker_bridge_network() {
         .output()
         .is_err()
     {
-        eprintln!("SKIPPED: curl is missing (apt-get install curl)");
+        say!("SKIPPED: curl is missing (apt-get install curl)");
         return;
     }
     suite(

@@ -359,6 +359,34 @@ fn tty_t(d: &Dockerd, rt: Rt) -> CaseResult {
     Ok(String::new())
 }
 
+/// What a process sees of itself: credentials, capabilities, seccomp, rlimits, umask,
+/// environment, cwd, cgroups, OOM score, and its fds.
+const SELF_VIEW: &str =
+    "grep -E '^(Uid|Gid|Groups|Cap[A-Za-z]+|NoNewPrivs|Seccomp|Seccomp_filters|\
+    Speculation_Store_Bypass|Cpus_allowed_list|Mems_allowed_list|Umask):' /proc/self/status; \
+    cat /proc/self/limits; env | sort; pwd; cat /proc/self/oom_score_adj /proc/self/loginuid; \
+    cat /proc/self/cgroup; ls -l /proc/self/fd | grep -v ' 3 -> ' | sed 's/.* [0-9] -> /-> /; s/:\\[[0-9]*\\]//'; \
+    readlink /proc/self/ns/user /proc/self/root; cat /proc/self/personality 2>/dev/null; \
+    cat /proc/self/attr/current 2>&1; true";
+
+fn process_view(d: &Dockerd, rt: Rt) -> CaseResult {
+    let run_view = run_sh(d, rt, &["-e", "X=1", "--hostname", "h"], SELF_VIEW)?;
+    let id = run_d(d, rt, &["--hostname", "h"], &["sleep", "1000"])?;
+    let exec_view = ok(d, &["exec", "-e", "Y=2", &id, "sh", "-c", SELF_VIEW])?;
+    let exec_user = ok(d, &["exec", "-u", "nobody", &id, "sh", "-c", SELF_VIEW])?;
+    // PID 1's own status (the init quai started), seen from an exec.
+    let init = exec_sh(
+        d,
+        &id,
+        "grep -E '^(Uid|Gid|Groups|Cap[A-Za-z]+|NoNewPrivs|Seccomp|Seccomp_filters):' /proc/1/status; \
+         cat /proc/1/limits; tr '\\0' '\\n' < /proc/1/environ | sort",
+    )?;
+    Ok(mask_ids(&format!(
+        "=== run\n{run_view}=== exec\n{exec_view}=== exec -u nobody\n{exec_user}=== pid 1\n{init}"
+    ))
+    .replace(&id, "ID"))
+}
+
 #[test]
 fn docker_run() {
     suite(
@@ -370,6 +398,7 @@ fn docker_run() {
             ("stop_ignoring_sigterm", true, stop_ignoring_sigterm),
             ("stdin_i", true, stdin_i),
             ("tty_t", false, tty_t),
+            ("process_view", true, process_view),
         ],
     );
 }
@@ -454,6 +483,49 @@ fn pause_unpause(d: &Dockerd, rt: Rt) -> CaseResult {
     let status = inspect(d, &id, "{{.State.Status}}")?;
     ensure!(status == "running", "status {status}");
     exec_sh(d, &id, "true")?;
+    // A paused container can be stopped and killed.
+    ok(d, &["pause", &id])?;
+    ok(d, &["stop", "-t", "1", &id])?;
+    let code = inspect(d, &id, "{{.State.Status}} {{.State.ExitCode}}")?;
+    ensure!(code == "exited 137", "stop of a paused container: {code}");
+    let id = run_d(d, rt, &[], &["sleep", "1000"])?;
+    ok(d, &["pause", &id])?;
+    ok(d, &["kill", &id])?;
+    let code = ok(d, &["wait", &id])?;
+    ensure!(code.trim() == "137", "kill of a paused container: {code}");
+    Ok(String::new())
+}
+
+/// The shim is killed (SIGKILL, by PID): containerd cleans up through the runtime's
+/// `delete --force`, from the state on disk.
+fn shim_killed(d: &Dockerd, rt: Rt) -> CaseResult {
+    let id = run_d(d, rt, &[], &["sleep", "1000"])?;
+    let pid: i32 = inspect(d, &id, "{{.State.Pid}}")?.parse().unwrap_or(0);
+    let shim: i32 = integration_tests::host::proc_status(pid, "PPid")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    let cmdline = std::fs::read_to_string(format!("/proc/{shim}/cmdline")).unwrap_or_default();
+    ensure!(
+        cmdline.contains("containerd-shim") && cmdline.contains(&id),
+        "the parent of {pid} is not the container's shim: {cmdline:?}"
+    );
+    // SAFETY: the shim of a container this case started, checked by its command line.
+    unsafe { libc::kill(shim, libc::SIGKILL) };
+    let mut status = String::new();
+    wait_until("docker sees the container stop", 30, || {
+        status = inspect(d, &id, "{{.State.Status}}").unwrap_or_default();
+        status == "exited"
+    })
+    .map_err(|e| format!("{e}: {status}"))?;
+    ensure!(
+        integration_tests::host::wait_process_gone(pid),
+        "the container's pid {pid} survived its shim"
+    );
+    gone_from_host(d, &id)?;
+    ok(d, &["rm", &id])?;
+    // The daemon still runs containers.
+    let o = run(d, rt, &[], &["true"]);
+    ensure!(o.code == 0, "{o}");
     Ok(String::new())
 }
 
@@ -582,6 +654,7 @@ fn docker_exec_and_lifecycle() {
             ("rm_f", false, rm_f),
             ("logs", true, logs),
             ("stats", false, stats),
+            ("shim_killed", false, shim_killed),
         ],
     );
 }
@@ -703,6 +776,72 @@ fn limits(d: &Dockerd, rt: Rt) -> CaseResult {
     Ok(String::new())
 }
 
+fn more_limits(d: &Dockerd, rt: Rt) -> CaseResult {
+    let (major, minor) = integration_tests::host::block_device();
+    let dev = std::fs::read_dir("/sys/block")
+        .ok()
+        .and_then(|r| {
+            r.flatten().find(|e| {
+                std::fs::read_to_string(e.path().join("dev"))
+                    .is_ok_and(|s| s.trim() == format!("{major}:{minor}"))
+            })
+        })
+        .map(|e| format!("/dev/{}", e.file_name().to_string_lossy()))
+        .unwrap_or_default();
+    ensure!(Path::new(&dev).exists(), "no /dev node for {major}:{minor}");
+    let bps = format!("{dev}:1mb");
+    let iops = format!("{dev}:100");
+    let id = run_d(
+        d,
+        rt,
+        &[
+            "-m",
+            "64m",
+            "--memory-reservation",
+            "32m",
+            "--memory-swappiness",
+            "10",
+            "--oom-kill-disable",
+            "--cpu-period",
+            "50000",
+            "--cpu-quota",
+            "25000",
+            "--oom-score-adj",
+            "500",
+            "--device-read-bps",
+            &bps,
+            "--device-write-iops",
+            &iops,
+        ],
+        &["sleep", "1000"],
+    )?;
+    check_files(
+        d,
+        &id,
+        &[
+            ("memory", "memory.soft_limit_in_bytes", "33554432".into()),
+            ("memory", "memory.swappiness", "10".into()),
+            ("cpu", "cpu.cfs_period_us", "50000".into()),
+            ("cpu", "cpu.cfs_quota_us", "25000".into()),
+            (
+                "blkio",
+                "blkio.throttle.read_bps_device",
+                format!("{major}:{minor} 1048576"),
+            ),
+            (
+                "blkio",
+                "blkio.throttle.write_iops_device",
+                format!("{major}:{minor} 100"),
+            ),
+        ],
+    )?;
+    let oom = read(&d.cgroup_dir("memory", &id).join("memory.oom_control"))?;
+    ensure!(oom.contains("oom_kill_disable 1"), "{oom}");
+    let adj = exec_sh(d, &id, "cat /proc/1/oom_score_adj")?;
+    ensure!(adj.trim() == "500", "oom_score_adj {adj}");
+    Ok(String::new())
+}
+
 fn memory_oom(d: &Dockerd, rt: Rt) -> CaseResult {
     // Over its memory limit (no swap), the container is OOM-killed and Docker says so.
     let o = run(
@@ -817,6 +956,7 @@ fn docker_limits() {
         Net::Private,
         &[
             ("limits_and_update", false, limits),
+            ("more_limits", false, more_limits),
             ("memory_oom", false, memory_oom),
             ("blkio_weight", false, blkio_weight),
             ("cgroup_view", true, cgroup_view),

@@ -36,7 +36,7 @@ pub enum Net {
 /// A private dockerd.
 pub struct Dockerd {
     dir: TempDir,
-    child: Option<Child>,
+    child: std::sync::Mutex<Option<Child>>,
     sock: String,
     /// `quai-docker-it-<pid>-<n>`: the `--cgroup-parent` of every container.
     pub cgroup_parent: String,
@@ -44,6 +44,8 @@ pub struct Dockerd {
     net_before: Option<NetSnapshot>,
     bridge_sysctls: Vec<crate::host::SysctlGuard>,
     calls: AtomicUsize,
+    net: Net,
+    live_restore: bool,
 }
 
 /// Links and iptables rules of the host before the daemon started.
@@ -89,6 +91,11 @@ pub fn have(prog: &str) -> bool {
 impl Dockerd {
     /// Starts dockerd with quai as its default runtime; `Err` says why it cannot run here.
     pub fn start(net: Net) -> Result<Dockerd, String> {
+        Dockerd::start_with(net, false)
+    }
+
+    /// [`Dockerd::start`], with `live-restore` (containers outlive the daemon) if asked.
+    pub fn start_with(net: Net, live_restore: bool) -> Result<Dockerd, String> {
         if !have("dockerd") || !Path::new(DOCKER).exists() {
             return Err("dockerd or /usr/bin/docker is missing (apt-get install docker.io)".into());
         }
@@ -129,19 +136,34 @@ impl Dockerd {
         .map(|k| crate::host::SysctlGuard::new(k))
         .collect();
         let sock = format!("unix://{}", dir.join("docker.sock").display());
-        let mut d = Dockerd {
+        let d = Dockerd {
             dir,
-            child: None,
+            child: std::sync::Mutex::new(None),
             sock,
             cgroup_parent,
             made,
             net_before,
             bridge_sysctls,
             calls: AtomicUsize::new(0),
+            net,
+            live_restore,
         };
         d.write_config("quai");
         std::fs::create_dir_all(d.dir.join("client")).unwrap();
-        let log = std::fs::File::create(d.dir.join("dockerd.log")).unwrap();
+        d.spawn()?;
+        d.import_image();
+        Ok(d)
+    }
+
+    /// Starts the daemon process and waits until it answers.
+    fn spawn(&self) -> Result<(), String> {
+        let d = self;
+        let net = d.net;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(d.dir.join("dockerd.log"))
+            .unwrap();
         let mut cmd = Command::new("dockerd");
         cmd.arg("--config-file")
             .arg(d.dir.join("daemon.json"))
@@ -164,14 +186,15 @@ impl Dockerd {
             .stderr(log)
             .spawn()
             .map_err(|e| format!("start dockerd: {e}"))?;
-        d.child = Some(child);
+        *d.child.lock().unwrap() = Some(child);
         let start = Instant::now();
         loop {
             let o = d.docker(&["version", "--format", "{{.Server.Version}}"]);
             if o.code == 0 {
                 break;
             }
-            if let Some(Ok(Some(st))) = d.child.as_mut().map(|c| c.try_wait()) {
+            let exited = d.child.lock().unwrap().as_mut().map(|c| c.try_wait());
+            if let Some(Ok(Some(st))) = exited {
                 return Err(format!("dockerd exited ({st}): {}", d.log_tail()));
             }
             if start.elapsed() > Duration::from_secs(30) {
@@ -179,8 +202,19 @@ impl Dockerd {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        d.import_image();
-        Ok(d)
+        Ok(())
+    }
+
+    /// Stops the daemon (SIGTERM, by PID) and starts it again with the same options;
+    /// with live-restore its containers keep running meanwhile.
+    pub fn restart_daemon(&self) -> Result<(), String> {
+        let child = self.child.lock().unwrap().take();
+        if let Some(mut child) = child {
+            // SAFETY: signalling the daemon we started, by its PID.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            let _ = child.wait();
+        }
+        self.spawn()
     }
 
     /// daemon.json: quai (the binary under test) and runc by name, `default` the default.
@@ -188,6 +222,7 @@ impl Dockerd {
         let cfg = serde_json::json!({
             "runtimes": { "quai": { "path": runtime_bin() } },
             "default-runtime": default,
+            "live-restore": self.live_restore,
         });
         std::fs::write(self.dir.join("daemon.json"), cfg.to_string()).unwrap();
     }
@@ -214,7 +249,12 @@ impl Dockerd {
 
     /// dockerd's PID.
     pub fn pid(&self) -> i32 {
-        self.child.as_ref().map(|c| c.id() as i32).unwrap_or(0)
+        self.child
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|c| c.id() as i32)
+            .unwrap_or(0)
     }
 
     /// The daemon's temporary directory.
@@ -365,7 +405,8 @@ impl Dockerd {
     }
 
     fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
+        let child = self.child.lock().unwrap().take();
+        let Some(mut child) = child else {
             return;
         };
         // Containers first, while the daemon can still stop them cleanly.
@@ -387,6 +428,22 @@ impl Dockerd {
                 break;
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+        // With live-restore, the containerd dockerd started outlives it: stop it by the
+        // PID in its pidfile, once its command line shows it is ours.
+        let pidfile = self.exec_root().join("containerd/containerd.pid");
+        if let Ok(pid) = std::fs::read_to_string(pidfile) {
+            let pid: i32 = pid.trim().parse().unwrap_or(0);
+            let cmdline =
+                std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if pid > 0 && cmdline.contains(&self.dir.path().to_string_lossy().into_owned()) {
+                // SAFETY: our daemon's containerd, checked by its command line.
+                unsafe { libc::kill(pid, libc::SIGTERM) };
+                let start = Instant::now();
+                while crate::host::process_alive(pid) && start.elapsed() < Duration::from_secs(10) {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
         }
     }
 }

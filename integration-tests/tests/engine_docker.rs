@@ -208,13 +208,14 @@ fn run_cases(d: &Dockerd, cases: &[(&str, bool, Case)]) -> Vec<String> {
 /// Starts a daemon, runs the cases, stops it, checks that nothing is left; fails with
 /// every failure at once.
 fn suite(net: Net, cases: &[(&str, bool, Case)]) {
-    let d = match Dockerd::start(net) {
-        Ok(d) => d,
-        Err(why) => {
-            say!("SKIPPED: dockerd cannot run here: {why}");
-            return;
-        }
-    };
+    match Dockerd::start(net) {
+        Ok(d) => finish(d, cases),
+        Err(why) => say!("SKIPPED: dockerd cannot run here: {why}"),
+    }
+}
+
+/// Runs the cases on a started daemon, then stops it and checks what is left.
+fn finish(d: Dockerd, cases: &[(&str, bool, Case)]) {
     say!(
         "dockerd {} (pid {}), default runtime {}, quai = {}",
         d.ok(&["version", "--format", "{{.Server.Version}}"]).trim(),
@@ -1473,6 +1474,133 @@ fn docker_bridge_network() {
         &[
             ("bridge_publish", false, bridge_publish),
             ("user_network", false, user_network),
+        ],
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The daemon restarted under running containers, and many containers at once.
+
+fn survives_daemon_restart(d: &Dockerd, rt: Rt) -> CaseResult {
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        ids.push(run_d(d, rt, &[], &["sleep", "1000"])?);
+    }
+    let pids: Vec<i32> = ids
+        .iter()
+        .map(|id| inspect(d, id, "{{.State.Pid}}").map(|p| p.parse().unwrap_or(0)))
+        .collect::<Result<_, _>>()?;
+    ok(d, &["pause", &ids[3]])?;
+    d.restart_daemon()?;
+    for (id, pid) in ids.iter().zip(&pids) {
+        ensure!(
+            integration_tests::host::process_alive(*pid),
+            "{id}'s pid {pid} died with the daemon"
+        );
+    }
+    let st: Vec<String> = ids
+        .iter()
+        .map(|id| inspect(d, id, "{{.State.Status}}"))
+        .collect::<Result<_, _>>()?;
+    ensure!(
+        st == ["running", "running", "running", "paused"],
+        "after the restart: {st:?}"
+    );
+    // Everything goes through the runtime's state on disk again.
+    exec_sh(d, &ids[0], "true")?;
+    ok(d, &["stop", "-t", "1", &ids[0]])?;
+    let code = inspect(d, &ids[0], "{{.State.ExitCode}}")?;
+    ensure!(code == "137", "stop after the restart: {code}");
+    ok(d, &["kill", "-s", "KILL", &ids[1]])?;
+    let code = ok(d, &["wait", &ids[1]])?;
+    ensure!(code.trim() == "137", "kill after the restart: {code}");
+    ok(d, &["rm", "-f", &ids[2]])?;
+    gone_from_host(d, &ids[2])?;
+    ok(d, &["unpause", &ids[3]])?;
+    exec_sh(d, &ids[3], "true")?;
+    let top = ok(d, &["top", &ids[3]])?;
+    ensure!(top.contains("sleep 1000"), "{top}");
+    for id in &ids {
+        ok(d, &["rm", "-f", id])?;
+        gone_from_host(d, id)?;
+    }
+    Ok(String::new())
+}
+
+/// `QUAI_DOCKER_MANY` containers (20 by default, to keep the suite short; the issue's
+/// 100 pass too) started and removed five at a time.
+fn many_in_parallel(d: &Dockerd, rt: Rt) -> CaseResult {
+    const THREADS: usize = 5;
+    let n: usize = std::env::var("QUAI_DOCKER_MANY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let n = n.div_ceil(THREADS) * THREADS;
+    let mounts_before = integration_tests::host::mounts_mentioning(d.dir()).len();
+    let ids: Vec<Result<String, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|_| {
+                s.spawn(move || {
+                    (0..n / THREADS)
+                        .map(|_| run_d(d, rt, &[], &["sleep", "1000"]))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let ids: Vec<String> = ids.into_iter().collect::<Result<_, _>>()?;
+    let running = ok(d, &["ps", "-q"])?;
+    ensure!(
+        running.lines().count() == n,
+        "{} running of {n}",
+        running.lines().count()
+    );
+    let removed: Vec<Result<String, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = ids
+            .chunks(n / THREADS)
+            .map(|chunk| {
+                s.spawn(move || {
+                    let mut a = vec!["rm", "-f"];
+                    a.extend(chunk.iter().map(String::as_str));
+                    ok(d, &a)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for r in removed {
+        r?;
+    }
+    for id in &ids {
+        gone_from_host(d, id)?;
+    }
+    let mut mounts = Vec::new();
+    wait_until("the containers' mounts are gone", 10, || {
+        mounts = integration_tests::host::mounts_mentioning(d.dir());
+        mounts.len() == mounts_before
+    })
+    .map_err(|e| format!("{e}: {mounts:?}"))?;
+    Ok(String::new())
+}
+
+#[test]
+fn docker_daemon_restart_and_many() {
+    let d = match Dockerd::start_with(Net::Private, true) {
+        Ok(d) => d,
+        Err(why) => {
+            say!("SKIPPED: dockerd cannot run here: {why}");
+            return;
+        }
+    };
+    finish(
+        d,
+        &[
+            ("survives_daemon_restart", false, survives_daemon_restart),
+            ("many_in_parallel", false, many_in_parallel),
         ],
     );
 }

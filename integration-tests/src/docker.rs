@@ -303,6 +303,26 @@ impl Dockerd {
         })
     }
 
+    /// Another client of this daemon (`docker-compose`), with `DOCKER_HOST` pointing at
+    /// it, run in `cwd`.
+    pub fn client(&self, prog: &str, args: &[&str], cwd: &Path) -> Out {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        let mut c = Command::new(prog);
+        c.env("DOCKER_HOST", &self.sock)
+            .env("DOCKER_CONFIG", self.dir.join("client"))
+            .current_dir(cwd)
+            .args(args);
+        let out = self.dir.join("out");
+        let _ = std::fs::create_dir_all(&out);
+        try_run_captured(c, &out, &format!("c{n}"), None).unwrap_or_else(|e| Out {
+            cmdline: format!("{prog} {args:?}"),
+            code: -1,
+            stdout: String::new(),
+            stderr: e,
+            stdout_path: PathBuf::new(),
+        })
+    }
+
     /// `docker ARGS` run under `script` (a pty for `-t` with `-i`), its stdin `input`.
     pub fn docker_pty(&self, args: &[&str], input: &str) -> Out {
         let cmd = self.command(args);

@@ -1459,6 +1459,85 @@ fn user_network(d: &Dockerd, rt: Rt) -> CaseResult {
     r
 }
 
+/// A two-service compose project (Debian's docker-compose 1.29): a web server and a
+/// writer sharing a named volume on a network of their own, the server's port published.
+fn compose(d: &Dockerd, rt: Rt) -> CaseResult {
+    if !integration_tests::docker::have("docker-compose") {
+        return Err("docker-compose is missing (apt-get install docker-compose)".into());
+    }
+    let dir = d.dir().join(format!("compose-{}", rt.0));
+    std::fs::create_dir_all(&dir).unwrap();
+    let runtime = if rt.0 == "quai" {
+        String::new()
+    } else {
+        format!("    runtime: {}\n", rt.0)
+    };
+    std::fs::write(
+        dir.join("docker-compose.yml"),
+        format!(
+            "version: \"2.4\"\n\
+             services:\n\
+             \x20 web:\n\
+             \x20   image: {IMAGE}\n\
+             {runtime}\
+             \x20   command: [\"busybox\", \"httpd\", \"-f\", \"-p\", \"80\", \"-h\", \"/data\"]\n\
+             \x20   volumes: [\"shared:/data\"]\n\
+             \x20   networks: [back]\n\
+             \x20   ports: [\"127.0.0.1::80\"]\n\
+             \x20 writer:\n\
+             \x20   image: {IMAGE}\n\
+             {runtime}\
+             \x20   command: [\"sh\", \"-c\", \"echo hello from compose > /data/index.html; sleep 1000\"]\n\
+             \x20   volumes: [\"shared:/data\"]\n\
+             \x20   networks: [back]\n\
+             networks:\n\
+             \x20 back: {{}}\n\
+             volumes:\n\
+             \x20 shared: {{}}\n"
+        ),
+    )
+    .unwrap();
+    let project = rt.name("proj");
+    let dc = |args: &[&str]| {
+        let mut a = vec!["-p", project.as_str()];
+        a.extend(args);
+        d.client("docker-compose", &a, &dir)
+    };
+    let r = (|| {
+        let o = dc(&["up", "-d"]);
+        ensure!(o.code == 0, "{o}");
+        let o = dc(&["port", "web", "80"]);
+        ensure!(o.code == 0, "{o}");
+        let port = o.stdout.trim().rsplit(':').next().unwrap_or("").to_string();
+        wait_until("the web service answers on its published port", 20, || {
+            http_get(&port).is_ok_and(|b| b == "hello from compose\n")
+        })?;
+        // The writer reaches the web service by name on their network.
+        let o = dc(&[
+            "exec",
+            "-T",
+            "writer",
+            "busybox",
+            "wget",
+            "-q",
+            "-O",
+            "-",
+            "http://web/",
+        ]);
+        ensure!(o.code == 0 && o.stdout == "hello from compose\n", "{o}");
+        let ids = dc(&["ps", "-q"]).stdout;
+        for id in ids.split_whitespace() {
+            let runtime = inspect(d, id, "{{.HostConfig.Runtime}}")?;
+            ensure!(runtime == rt.0, "{id} runs with {runtime}");
+        }
+        Ok(String::new())
+    })();
+    let o = dc(&["down", "-v", "-t", "1"]);
+    r?;
+    ensure!(o.code == 0, "{o}");
+    Ok(String::new())
+}
+
 #[test]
 fn docker_bridge_network() {
     if std::process::Command::new("curl")
@@ -1474,6 +1553,7 @@ fn docker_bridge_network() {
         &[
             ("bridge_publish", false, bridge_publish),
             ("user_network", false, user_network),
+            ("compose", false, compose),
         ],
     );
 }

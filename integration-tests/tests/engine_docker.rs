@@ -451,6 +451,20 @@ fn exec(d: &Dockerd, rt: Rt) -> CaseResult {
     let f = std::fs::File::open(&input).unwrap();
     let o = d.docker_in(&["exec", "-i", &id, "cat"], Some(Stdio::from(f)));
     ensure!(o.code == 0 && o.stdout == "to exec\n", "exec -i: {o}");
+    // -d: the exec'd process runs on its own.
+    ok(
+        d,
+        &["exec", "-d", &id, "sh", "-c", "echo detached > /tmp/d"],
+    )?;
+    wait_until("the detached exec ran", 10, || {
+        exec_sh(d, &id, "cat /tmp/d").is_ok_and(|o| o == "detached\n")
+    })?;
+    // A user that does not exist.
+    let o = d.docker(&["exec", "-u", "nosuchuser", &id, "true"]);
+    ensure!(
+        o.code != 0 && (o.stdout.clone() + &o.stderr).contains("unable to find user"),
+        "exec -u nosuchuser: {o}"
+    );
     // No exec'd process is left in the container.
     let top = ok(d, &["top", &id])?;
     ensure!(top.lines().count() == 2, "processes left: {top}");
@@ -549,6 +563,26 @@ fn kill_signal(d: &Dockerd, rt: Rt) -> CaseResult {
     ensure!(code.trim() == "7", "exit code {code}");
     let logs = ok(d, &["logs", &id])?;
     ensure!(logs.contains("got USR1"), "{logs}");
+    // --stop-signal: docker stop sends it.
+    let id = run_d(
+        d,
+        rt,
+        &["--stop-signal", "USR1"],
+        &[
+            "sh",
+            "-c",
+            "trap 'exit 9' USR1; echo ready; while true; do sleep 0.1; done",
+        ],
+    )?;
+    wait_until("the trap is set", 10, || {
+        d.docker(&["logs", &id]).stdout.contains("ready")
+    })?;
+    ok(d, &["stop", "-t", "10", &id])?;
+    let code = inspect(d, &id, "{{.State.ExitCode}}")?;
+    ensure!(
+        code == "9",
+        "exit code {code} after stop with --stop-signal USR1"
+    );
     // The default signal, SIGKILL.
     let id = run_d(d, rt, &[], &["sleep", "1000"])?;
     ok(d, &["kill", &id])?;
@@ -1258,6 +1292,23 @@ fn device(d: &Dockerd, rt: Rt) -> CaseResult {
         list.lines().any(|l| l == "c 1:11 r"),
         "devices.list: {list}"
     );
+    // A rule without a node: allowed in the cgroup, the node made by mknod inside.
+    let id = run_d(
+        d,
+        rt,
+        &["--device-cgroup-rule", "c 1:9 rwm"],
+        &["sleep", "1000"],
+    )?;
+    let list = read(&d.cgroup_dir("devices", &id).join("devices.list"))?;
+    ensure!(
+        list.lines().any(|l| l == "c 1:9 rwm"),
+        "devices.list: {list}"
+    );
+    exec_sh(
+        d,
+        &id,
+        "mknod /tmp/urandom c 1 9 && head -c 4 /tmp/urandom | wc -c",
+    )?;
     Ok(out)
 }
 

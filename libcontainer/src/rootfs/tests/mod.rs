@@ -128,6 +128,33 @@ pub(super) fn is_ro(p: &str) -> Result<bool, String> {
     Ok(statvfs_flags(p)? & libc::ST_RDONLY != 0)
 }
 
+/// A `ro` cgroup mount at /sys/fs/cgroup as runc makes it: on a v1 or hybrid host a
+/// tmpfs left read-write holding read-only v1 hierarchies (the unified one not among
+/// them); on a v2 host the read-only cgroup2 mount itself.
+pub(super) fn cgroup_mount_ro_as_runc() -> Result<(), String> {
+    let top = "/sys/fs/cgroup";
+    if fs_type(top)? != libc::TMPFS_MAGIC {
+        return ensure(is_ro(top)?, "/sys/fs/cgroup is not read-only");
+    }
+    ensure(
+        !is_ro(top)?,
+        "the /sys/fs/cgroup tmpfs is read-only (runc leaves it read-write)",
+    )?;
+    for entry in std::fs::read_dir(top).map_err(|e| e.to_string())? {
+        let p = entry.map_err(|e| e.to_string())?.path();
+        if p.is_symlink() {
+            continue;
+        }
+        let name = p.to_string_lossy().into_owned();
+        ensure(
+            fs_type(&name)? == libc::CGROUP_SUPER_MAGIC,
+            format!("{name} is not a cgroup v1 mount"),
+        )?;
+        ensure(is_ro(&name)?, format!("{name} is not read-only"))?;
+    }
+    Ok(())
+}
+
 pub(super) fn char_dev(p: &str, major: u32, minor: u32, mode: u32) -> Result<(), String> {
     let m = std::fs::symlink_metadata(p).map_err(|e| format!("{p}: {e}"))?;
     let ok = m.mode() & libc::S_IFMT == libc::S_IFCHR

@@ -1498,7 +1498,7 @@ fn bridge_publish(d: &Dockerd, rt: Rt) -> CaseResult {
     )?;
     let port = published_port(d, &id)?;
     let mut body = String::new();
-    wait_until("the web server answers on the published port", 15, || {
+    wait_until("the web server answers on the published port", 30, || {
         http_get(&port).map(|b| body = b).is_ok()
     })?;
     ensure!(body == "hello from web\n", "{body}");
@@ -1512,7 +1512,7 @@ fn bridge_publish(d: &Dockerd, rt: Rt) -> CaseResult {
         &["sh", "-c", HTTPD],
     )?;
     let port = published_port(d, &id)?;
-    wait_until("-P: the web server answers", 15, || {
+    wait_until("-P: the web server answers", 30, || {
         http_get(&port).is_ok_and(|b| b == "hello from web2\n")
     })?;
     Ok(String::new())
@@ -1531,7 +1531,7 @@ fn user_network(d: &Dockerd, rt: Rt) -> CaseResult {
         )?;
         let url = format!("http://{web}/");
         let mut out = String::new();
-        wait_until("a container reaches another by name", 15, || {
+        wait_until("a container reaches another by name", 30, || {
             run_sh(
                 d,
                 rt,
@@ -1599,7 +1599,7 @@ fn compose(d: &Dockerd, rt: Rt) -> CaseResult {
         let o = dc(&["port", "web", "80"]);
         ensure!(o.code == 0, "{o}");
         let port = o.stdout.trim().rsplit(':').next().unwrap_or("").to_string();
-        wait_until("the web service answers on its published port", 20, || {
+        wait_until("the web service answers on its published port", 40, || {
             http_get(&port).is_ok_and(|b| b == "hello from compose\n")
         })?;
         // The writer reaches the web service by name on their network.

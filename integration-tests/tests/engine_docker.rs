@@ -1893,9 +1893,42 @@ fn build(d: &Dockerd, rt: Rt) -> CaseResult {
     d.set_default_runtime(rt.0)?;
     let ctx = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/docker");
     let tag = format!("built-{}", rt.0);
-    let o = d.docker(&["build", "-q", "-t", &tag, ctx.to_str().unwrap()]);
+    // While it builds, note which binary the shims of its RUN containers call.
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let mut seen: Vec<String> = Vec::new();
+    let o = std::thread::scope(|s| {
+        let b = s.spawn(|| {
+            let o = d.docker(&["build", "-q", "-t", &tag, ctx.to_str().unwrap()]);
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            o
+        });
+        let tasks = d
+            .exec_root()
+            .join("containerd/daemon/io.containerd.runtime.v2.task/moby");
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            for e in std::fs::read_dir(&tasks).into_iter().flatten().flatten() {
+                let id = e.file_name().to_string_lossy().into_owned();
+                if let Some(bin) = d.shim_binary(&id) {
+                    if !seen.contains(&bin) {
+                        seen.push(bin);
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        b.join().unwrap()
+    });
     let r = (|| {
         ensure!(o.code == 0, "{o}");
+        let want = if rt.0 == "quai" {
+            runtime_bin().display().to_string()
+        } else {
+            rt.0.to_string()
+        };
+        ensure!(
+            seen.iter().any(|b| b.ends_with(&want)) && seen.iter().all(|b| b.ends_with(&want)),
+            "the RUN steps' shims called {seen:?}, not {want}"
+        );
         let mut a = vec!["run", "-d"];
         a.extend(rt.flags());
         a.push(&tag);

@@ -14,11 +14,13 @@ if ! command -v cargo >/dev/null; then
 fi
 
 # busybox-static: the test root filesystems; iproute2: `ip netns` for the netns tests;
-# containerd, podman: the engine tests (private daemons/storage, stopped by PID);
+# containerd, podman, docker.io, docker-compose: the engine tests (private daemons and
+# storage, stopped by PID); curl: published ports reached from the host;
 # libc6-dev: libc.a, for the static probe.
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq busybox-static iproute2 libc6-dev util-linux procps jq containerd podman >/dev/null
+apt-get install -y -qq busybox-static iproute2 libc6-dev util-linux procps jq containerd podman \
+    docker.io docker-compose curl >/dev/null
 
 step() { printf '\n== %s\n' "$*"; }
 

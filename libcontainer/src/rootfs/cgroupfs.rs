@@ -1,5 +1,5 @@
-//! A spec mount of type `cgroup`: on a v1 or hybrid host a tmpfs with one mount per
-//! hierarchy (as runc does), on a pure v2 host a cgroup2 mount. Without a cgroup
+//! A spec mount of type `cgroup`: on a v1 or hybrid host a read-write tmpfs with one
+//! mount per v1 hierarchy (as runc does), on a pure v2 host a cgroup2 mount. Without a cgroup
 //! namespace, the container's own cgroup directories are bind-mounted instead, so it
 //! sees only its own part of the tree.
 
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::landing::Kind;
 use super::options::MountOptions;
 use super::propagation::read_mountinfo;
-use super::target::{after_mount, mount_err, open_dir_target, reopen};
+use super::target::{after_mount, mount_err, open_dir_target};
 use super::{io_err, sys, Ctx, Result, RootfsError};
 use crate::mountinfo::MountInfo;
 use crate::rootdir::fd_path;
@@ -159,10 +159,11 @@ pub(super) fn mount_cgroup(ctx: &Ctx, m: &Mount, opts: &MountOptions) -> Result<
         Some("mode=755"),
     )
     .map_err(|e| mount_err(m, e))?;
-    let hierarchies = infos.iter().filter(|i| {
-        (i.fstype == "cgroup" || i.fstype == "cgroup2")
-            && i.mount_point.parent() == Some(parent.as_path())
-    });
+    // Only the v1 hierarchies, as runc: a hybrid host's cgroup2 (`unified`) is not
+    // mounted in the container (engines and users expect runc's view).
+    let hierarchies = infos
+        .iter()
+        .filter(|i| i.fstype == "cgroup" && i.mount_point.parent() == Some(parent.as_path()));
     for mi in hierarchies {
         let Some(name) = mi.mount_point.file_name().and_then(|n| n.to_str()) else {
             continue;
@@ -174,11 +175,8 @@ pub(super) fn mount_cgroup(ctx: &Ctx, m: &Mount, opts: &MountOptions) -> Result<
             }
         }
     }
-    if opts.flags & libc::MS_RDONLY != 0 {
-        let fd = reopen(ctx, dest)?;
-        sys::mount_setattr(fd.as_fd(), false, libc::MOUNT_ATTR_RDONLY, 0, None)
-            .map_err(io_err("make read-only", dest))?;
-    }
+    // The tmpfs itself stays read-write, as runc leaves it (a `ro` cgroup mount makes
+    // each hierarchy read-only, not the directory holding them).
     after_mount(ctx, dest, opts)
 }
 

@@ -64,7 +64,7 @@ fn check_full() -> Result<(), String> {
     )?;
     ensure(fs_type("/sys")? == libc::SYSFS_MAGIC, "/sys is not sysfs")?;
     ensure(is_ro("/sys")?, "/sys is not read-only")?;
-    ensure(is_ro("/sys/fs/cgroup")?, "/sys/fs/cgroup is not read-only")?;
+    cgroup_mount_is_runcs()?;
     ensure(
         std::path::Path::new("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists(),
         "no memory cgroup",

@@ -128,6 +128,26 @@ pub(super) fn is_ro(p: &str) -> Result<bool, String> {
     Ok(statvfs_flags(p)? & libc::ST_RDONLY != 0)
 }
 
+/// A `ro` cgroup mount as runc makes it: on a v1 or hybrid host a read-write tmpfs
+/// holding read-only hierarchies; on a v2 host the cgroup2 mount itself read-only.
+pub(super) fn cgroup_mount_is_runcs() -> Result<(), String> {
+    if fs_type("/sys/fs/cgroup")? != libc::TMPFS_MAGIC {
+        return ensure(is_ro("/sys/fs/cgroup")?, "/sys/fs/cgroup is not read-only");
+    }
+    ensure(
+        !is_ro("/sys/fs/cgroup")?,
+        "the /sys/fs/cgroup tmpfs is read-only (runc leaves it read-write)",
+    )?;
+    for entry in std::fs::read_dir("/sys/fs/cgroup").map_err(|e| e.to_string())? {
+        let p = entry.map_err(|e| e.to_string())?.path();
+        if !p.is_symlink() {
+            let p = p.to_string_lossy();
+            ensure(is_ro(&p)?, format!("{p} is not read-only"))?;
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn char_dev(p: &str, major: u32, minor: u32, mode: u32) -> Result<(), String> {
     let m = std::fs::symlink_metadata(p).map_err(|e| format!("{p}: {e}"))?;
     let ok = m.mode() & libc::S_IFMT == libc::S_IFCHR

@@ -113,13 +113,40 @@ pub(super) fn move_mount(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> io::Result
     check(r).map(drop)
 }
 
-/// A new read-only tmpfs, detached (`fsopen` + `fsmount`), for masking directories.
+/// A new tmpfs, detached (`fsopen` + `fsmount`), for masking directories. Its source
+/// is named `tmpfs` and, with `MOUNT_ATTR_RDONLY`, its superblock is read-only too: the
+/// mountinfo line runc's `mount("tmpfs", path, "tmpfs", MS_RDONLY)` gives, which users
+/// and tools comparing with runc see.
 pub(super) fn new_tmpfs(attrs: u64) -> io::Result<OwnedFd> {
     // SAFETY: "tmpfs" is NUL-terminated; the kernel returns a new fd or -1.
     let fs =
         check(unsafe { libc::syscall(libc::SYS_fsopen, c"tmpfs".as_ptr(), libc::FSOPEN_CLOEXEC) })?;
     // SAFETY: a fresh fd we now own.
     let fs = unsafe { OwnedFd::from_raw_fd(fs as RawFd) };
+    // SAFETY: key and value are NUL-terminated strings; `fs` is an fs context.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            libc::FSCONFIG_SET_STRING,
+            c"source".as_ptr(),
+            c"tmpfs".as_ptr(),
+            0,
+        )
+    })?;
+    if attrs & libc::MOUNT_ATTR_RDONLY != 0 {
+        // SAFETY: a NUL-terminated flag name, no value; `fs` is an fs context.
+        check(unsafe {
+            libc::syscall(
+                libc::SYS_fsconfig,
+                fs.as_raw_fd(),
+                libc::FSCONFIG_SET_FLAG,
+                c"ro".as_ptr(),
+                std::ptr::null::<libc::c_void>(),
+                0,
+            )
+        })?;
+    }
     // SAFETY: FSCONFIG_CMD_CREATE takes no key or value.
     check(unsafe {
         libc::syscall(

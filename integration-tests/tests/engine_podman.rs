@@ -60,8 +60,10 @@ impl Podman {
                 "[containers]\ndefault_ulimits = [\"nofile=20000:20000\", \"nproc=32768:32768\"]\n\
                  [engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\nruntime = \"quai\"\n\
                  runtime_supports_json = [\"crun\", \"runc\", \"quai\"]\n\
-                 [engine.runtimes]\nquai = [\"{}\"]\nrunc = [\"{RUNC}\"]\n",
-                runtime_bin().display()
+                 [engine.runtimes]\nquai = [\"{}\"]\nrunc = [\"{RUNC}\"]\n\
+                 [network]\nnetwork_backend = \"netavark\"\nnetwork_config_dir = \"{}\"\n",
+                runtime_bin().display(),
+                dir.join("networks").display()
             ),
         )
         .unwrap();
@@ -99,7 +101,8 @@ impl Podman {
         populate_rootfs(&rootfs);
         // A few more busybox applets the cases use.
         for applet in [
-            "pwd", "tty", "cut", "sed", "df", "cp", "sort", "seq", "dd", "od", "nproc", "mv", "awk",
+            "pwd", "tty", "cut", "sed", "df", "cp", "sort", "seq", "dd", "od", "nproc", "mv",
+            "awk", "httpd", "wget",
         ] {
             let link = rootfs.join("bin").join(applet);
             if !link.exists() {
@@ -1258,6 +1261,276 @@ fn restart_policy(c: &Ctx) -> Res {
     Ok(st)
 }
 
+fn failing_mount(c: &Ctx) -> Res {
+    // A file bound over a directory: the runtime's mount fails, podman says 126.
+    let f = c.p.dir.join(c.name("afile"));
+    std::fs::write(&f, "x").map_err(|e| e.to_string())?;
+    let r = c.run(&["-v", &format!("{}:/etc", f.display())], &["true"]);
+    let _ = std::fs::remove_file(&f);
+    ensure!(r.code == 126 && r.err.contains("/etc"), "{r}");
+    let r = c.run(
+        &[
+            "--mount",
+            &format!("type=bind,src={},dst=/proc/sys/x", c.p.dir.path().display()),
+        ],
+        &["true"],
+    );
+    ensure!(r.code == 126 && r.err.contains("inside /proc"), "{r}");
+    Ok(String::new())
+}
+
+fn build(c: &Ctx) -> Res {
+    let ctx = c.p.dir.join(c.name("build"));
+    std::fs::create_dir_all(&ctx).map_err(|e| e.to_string())?;
+    std::fs::write(
+        ctx.join("Containerfile"),
+        format!(
+            "FROM {IMAGE}\nRUN echo built with {} > /built && id -u >> /built\n\
+             HEALTHCHECK --interval=30s CMD test -e /built\nCMD [\"cat\", \"/built\"]\n",
+            c.rt
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let img = format!("localhost/quai-build-{}", c.rt);
+    // RUN steps go through the runtime named by --runtime (no cache: each runtime runs them).
+    let r = c.pm(&[
+        "build",
+        "--runtime",
+        c.rt,
+        "--no-cache",
+        "--format",
+        "docker",
+        "--network",
+        "none",
+        "-t",
+        &img,
+        ctx.to_str().unwrap(),
+    ]);
+    let _ = std::fs::remove_dir_all(&ctx);
+    ensure!(r.code == 0, "{r}");
+    let res = (|| {
+        let r = c.pm(&["run", "--rm", "--network", "none", &img]);
+        ensure!(r.out == format!("built with {}\n0\n", c.rt), "{r}");
+        let hc = c.ok(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{.HealthCheck.Test}}",
+            &img,
+        ])?;
+        ensure!(hc.contains("test -e /built"), "{hc}");
+        let n = c.name("built");
+        c.ok(&[
+            "run",
+            "-d",
+            "--name",
+            &n,
+            "--network",
+            "none",
+            "--health-interval",
+            "0",
+            &img,
+            "sleep",
+            "1000",
+        ])?;
+        let r = c.pm(&["healthcheck", "run", &n]);
+        c.rm(&n)?;
+        ensure!(r.code == 0, "HEALTHCHECK from the image: {r}");
+        Ok(())
+    })();
+    let _ = c.pm(&["rmi", "-f", &img]);
+    res?;
+    Ok(String::new())
+}
+
+/// `GET /index.html` from a host port.
+fn http_get(port: u16) -> Result<String, String> {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    s.write_all(b"GET /index.html HTTP/1.0\r\n\r\n")
+        .map_err(|e| e.to_string())?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).map_err(|e| e.to_string())?;
+    Ok(body)
+}
+
+fn bridge(c: &Ctx) -> Res {
+    ensure!(
+        Path::new("/usr/sbin/iptables").exists() || Path::new("/sbin/iptables").exists(),
+        "no iptables: netavark cannot publish ports here"
+    );
+    let (net, subnet, port) = if c.rt == "runc" {
+        ("quai-it-net-runc", "10.231.7.0/24", 18087)
+    } else {
+        ("quai-it-net-quai", "10.231.8.0/24", 18088)
+    };
+    c.ok(&["network", "create", "--subnet", subnet, net])?;
+    let res = (|| {
+        let web = c.name("web");
+        c.start(
+            &web,
+            &["--network", net, "-p", &format!("127.0.0.1:{port}:8080")],
+            &[
+                "sh",
+                "-c",
+                "mkdir /www && echo hello-web > /www/index.html && exec httpd -f -p 8080 -h /www",
+            ],
+        )?;
+        let mut body = String::new();
+        let reached = wait_until(10, || {
+            body = http_get(port).unwrap_or_else(|e| e);
+            body.contains("hello-web")
+        });
+        ensure!(reached, "published port {port}: {body}");
+        // Another container on the network reaches it by name (aardvark-dns).
+        let r = c.pm(&[
+            "run",
+            "--rm",
+            "--network",
+            net,
+            IMAGE,
+            "wget",
+            "-qO-",
+            &format!("http://{web}:8080/index.html"),
+        ]);
+        ensure!(r.code == 0 && r.out == "hello-web\n", "by name: {r}");
+        let addr = c.exec_ok(
+            &[],
+            &web,
+            "grep -v ' lo' /proc/net/fib_trie | grep -c 10.231",
+        )?;
+        ensure!(addr.trim() != "0", "no 10.231 address: {addr}");
+        c.rm(&web)?;
+        Ok(())
+    })();
+    c.ok(&["network", "rm", "-f", net])?;
+    res?;
+    Ok(String::new())
+}
+
+/// What netavark adds to the host that podman does not take back: iptables chains and
+/// rules named NETAVARK (filter and nat), its bridge if a failure left it, ip_forward.
+/// Removes, on drop, exactly those that were not there before.
+struct NetGuard {
+    rules: Vec<(String, Vec<String>)>,
+    links: Vec<String>,
+    _forward: host::SysctlGuard,
+}
+
+fn iptables_rules(table: &str) -> Vec<String> {
+    Command::new("iptables")
+        .args(["-t", table, "-S"])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn link_names() -> Vec<String> {
+    std::fs::read_dir("/sys/class/net")
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl NetGuard {
+    fn new() -> NetGuard {
+        NetGuard {
+            rules: ["filter", "nat"]
+                .iter()
+                .map(|t| (t.to_string(), iptables_rules(t)))
+                .collect(),
+            links: link_names(),
+            _forward: host::SysctlGuard::new("net.ipv4.ip_forward"),
+        }
+    }
+
+    /// Netavark's rules, chains and bridges that appeared since `new`.
+    fn added(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        for (t, before) in &self.rules {
+            v.extend(
+                iptables_rules(t)
+                    .into_iter()
+                    .filter(|l| l.contains("NETAVARK") && !before.contains(l))
+                    .map(|l| format!("{t}: {l}")),
+            );
+        }
+        v.extend(
+            link_names()
+                .into_iter()
+                .filter(|l| l.starts_with("podman") && !self.links.contains(l)),
+        );
+        v
+    }
+}
+
+impl Drop for NetGuard {
+    fn drop(&mut self) {
+        self.clean();
+    }
+}
+
+impl NetGuard {
+    /// Remove what [`added`](Self::added) lists.
+    fn clean(&self) {
+        for (t, before) in &self.rules {
+            let now = iptables_rules(t);
+            let new = |l: &&String| l.contains("NETAVARK") && !before.contains(l);
+            for rule in now.iter().filter(new).filter(|l| l.starts_with("-A ")) {
+                // `-A CHAIN spec` -> `-D CHAIN spec`; the quoted comment is one argument.
+                let mut args = vec!["-t".to_string(), t.clone(), "-D".to_string()];
+                args.extend(shell_words(&rule[3..]));
+                let _ = Command::new("iptables").args(&args).status();
+            }
+            for chain in now.iter().filter(new).filter_map(|l| l.strip_prefix("-N ")) {
+                let _ = Command::new("iptables")
+                    .args(["-t", t, "-F", chain])
+                    .status();
+                let _ = Command::new("iptables")
+                    .args(["-t", t, "-X", chain])
+                    .status();
+            }
+        }
+        for l in link_names() {
+            if l.starts_with("podman") && !self.links.contains(&l) {
+                let _ = Command::new("ip").args(["link", "del", &l]).status();
+            }
+        }
+    }
+}
+
+/// Split an `iptables -S` line into arguments (double quotes group words).
+fn shell_words(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for ch in s.chars() {
+        match ch {
+            '"' => quoted = !quoted,
+            ' ' if !quoted => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            _ => cur.push(ch),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
 // ---------------------------------------------------------------- views
 
 /// mountinfo reduced to what must match runc's: mount point, root, per-mount options,
@@ -1381,6 +1654,9 @@ const CASES: &[(&str, Case)] = &[
     ("commit", commit),
     ("cp", cp),
     ("--restart on-failure:2", restart_policy),
+    ("a failing mount (126)", failing_mount),
+    ("build: RUN steps, HEALTHCHECK", build),
+    ("bridge: user network, -p, by name", bridge),
     ("view: /proc/self/mountinfo", mountinfo_view),
     ("view: /sys/fs/cgroup", cgroup_view),
     ("view: /dev, status", dev_view),
@@ -1414,6 +1690,7 @@ fn podman_with_quai_matches_runc() {
         return;
     };
     let have_runc = Path::new(RUNC).exists();
+    let net = NetGuard::new();
     let before = host_snapshot();
     let started = Instant::now();
     let mut failures = Vec::new();
@@ -1479,6 +1756,12 @@ fn podman_with_quai_matches_runc() {
         .filter(|e| !before.contains(e))
         .collect();
     drop(p);
+    net.clean();
+    let net_left = net.added();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(
+        net_left.is_empty(),
+        "netavark left what could not be removed: {net_left:?}"
+    );
     assert!(leftover.is_empty(), "left on the host: {leftover:?}");
 }

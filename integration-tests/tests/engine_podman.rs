@@ -1531,6 +1531,98 @@ fn shell_words(s: &str) -> Vec<String> {
     out
 }
 
+/// The runtime binary and its default state root (podman passes no `--root`).
+fn runtime_and_root(rt: &str) -> (PathBuf, PathBuf) {
+    if rt == "runc" {
+        (PathBuf::from(RUNC), PathBuf::from("/run/runc"))
+    } else {
+        (runtime_bin(), PathBuf::from("/run/quai"))
+    }
+}
+
+fn conmon_killed(c: &Ctx) -> Res {
+    let n = c.name("conmon");
+    let id = c.sleeper(&n, &[])?;
+    let pid = c.pid(&n)?;
+    let conmon: i32 = c
+        .inspect(&n, "{{.State.ConmonPid}}")?
+        .parse()
+        .map_err(|e| format!("conmon pid: {e}"))?;
+    // SAFETY: plain kill(2) of the conmon podman started for this container.
+    unsafe { libc::kill(conmon, libc::SIGKILL) };
+    ensure!(host::wait_process_gone(conmon), "conmon {conmon} survived");
+    let (bin, root) = runtime_and_root(c.rt);
+    let state = Command::new(&bin)
+        .arg("--root")
+        .arg(&root)
+        .args(["state", &id])
+        .output()
+        .map_err(|e| e.to_string())?;
+    let state = String::from_utf8_lossy(&state.stdout).into_owned();
+    ensure!(
+        state.contains("\"running\""),
+        "state after conmon died: {state}"
+    );
+    // The container lives on and podman still drives it through the runtime.
+    c.exec_ok(&[], &n, "true")?;
+    c.ok(&["stop", "-t", "1", &n])?;
+    ensure!(host::wait_process_gone(pid), "pid {pid} survived stop");
+    c.ok(&["rm", "-f", "-t", "0", &n])?;
+    // With no conmon to report the exit, podman deletes nothing in the runtime (runc
+    // and quai alike): the runtime's own `delete` cleans up from its state on disk.
+    let left = root.join(&id).exists();
+    if left {
+        let d = Command::new(&bin)
+            .arg("--root")
+            .arg(&root)
+            .args(["delete", &id])
+            .output()
+            .map_err(|e| e.to_string())?;
+        ensure!(d.status.success(), "delete: {d:?}");
+    }
+    host_gone(pid, &id)?;
+    ensure!(!root.join(&id).exists(), "state directory left");
+    Ok(format!("state running; left for delete: {left}"))
+}
+
+fn parallel(c: &Ctx) -> Res {
+    let n: usize = std::env::var("QUAI_PODMAN_PARALLEL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let names: Vec<String> = (0..n).map(|i| c.name(&format!("par{i}"))).collect();
+    let results: Vec<Res> = std::thread::scope(|s| {
+        let hs: Vec<_> = names
+            .iter()
+            .map(|name| s.spawn(move || c.sleeper(name, &[])))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let ids: Vec<String> = results.iter().filter_map(|r| r.clone().ok()).collect();
+    let pids: Vec<i32> = names.iter().filter_map(|nm| c.pid(nm).ok()).collect();
+    let mut rm = vec!["rm", "-f", "-t", "0"];
+    rm.extend(names.iter().map(String::as_str));
+    let r = c.pm(&rm);
+    let errs: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    ensure!(
+        errs.is_empty(),
+        "{} of {n} failed to start: {:?}",
+        errs.len(),
+        errs
+    );
+    ensure!(r.code == 0, "{r}");
+    let (_, root) = runtime_and_root(c.rt);
+    for (pid, id) in pids.iter().zip(&ids) {
+        host_gone(*pid, id)?;
+        ensure!(!root.join(id).exists(), "state directory of {id} left");
+        ensure!(
+            host::mounts_mentioning(Path::new(id)).is_empty(),
+            "mounts of {id} left"
+        );
+    }
+    Ok(format!("{n} started and removed"))
+}
+
 // ---------------------------------------------------------------- views
 
 /// mountinfo reduced to what must match runc's: mount point, root, per-mount options,
@@ -1657,6 +1749,8 @@ const CASES: &[(&str, Case)] = &[
     ("a failing mount (126)", failing_mount),
     ("build: RUN steps, HEALTHCHECK", build),
     ("bridge: user network, -p, by name", bridge),
+    ("conmon killed: state, stop, rm, delete", conmon_killed),
+    ("parallel run -d and rm -f", parallel),
     ("view: /proc/self/mountinfo", mountinfo_view),
     ("view: /sys/fs/cgroup", cgroup_view),
     ("view: /dev, status", dev_view),

@@ -456,6 +456,43 @@ fn run_tty(c: &Ctx) -> Res {
     Ok(r.out)
 }
 
+fn run_it(c: &Ctx) -> Res {
+    // `run -it` from a terminal: script(1) gives podman a pty as its stdin and stdout.
+    let d = &c.p.dir;
+    let cmd = format!(
+        "podman --root {} --runroot {} --tmpdir {} --storage-driver vfs --runtime {} \
+         run -it --rm --network none {IMAGE} sh -c 'read l; echo got:$l; tty; exit 7'",
+        d.join("storage").display(),
+        d.join("run").display(),
+        d.join("tmp").display(),
+        c.rt
+    );
+    let mut child = Command::new("timeout")
+        .args(["60", "script", "-qec", &cmd, "/dev/null"])
+        .env("CONTAINERS_CONF", d.join("containers.conf"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("script: {e}"))?;
+    let mut stdin = child.stdin.take().unwrap();
+    // Typed once the container reads its terminal.
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(2));
+        let _ = stdin.write_all(b"typed\n");
+        std::thread::sleep(Duration::from_secs(10));
+    });
+    let o = child.wait_with_output().map_err(|e| e.to_string())?;
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    ensure!(
+        o.status.code() == Some(7) && out.contains("got:typed") && out.contains("/dev/pts/0"),
+        "status {:?}: {out:?} {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    Ok(String::new())
+}
+
 // ---------------------------------------------------------------- 2. operations
 
 fn exec_options(c: &Ctx) -> Res {
@@ -1710,6 +1747,7 @@ const CASES: &[(&str, Case)] = &[
     ("stop -t 2 of a PID 1 ignoring SIGTERM", stop_timeout),
     ("run -i", run_stdin),
     ("run -t", run_tty),
+    ("run -it from a terminal", run_it),
     ("exec -u -w -e -i -t, exit codes", exec_options),
     ("top", top),
     ("pause/unpause", pause_unpause),

@@ -142,10 +142,18 @@ pub(super) fn kill(root: &Path, id: &ContainerId, sig: i32, all: bool) -> Result
     // SIGKILL to a pid namespace's init kills the whole namespace; an init that is not
     // PID 1 of its own (a shared or joined pid namespace) would leave the rest running,
     // so they are killed through the cgroup too, as runc 1.2 does.
-    if sig == libc::SIGKILL && !is_pid_namespace_init(st.pid) {
+    let killed_all = sig == libc::SIGKILL && !is_pid_namespace_init(st.pid);
+    if killed_all {
         st.cgroup.signal_all(sig)?;
     }
-    init.signal(sig).map_err(|e| match e.raw_os_error() {
+    match init.signal(sig) {
+        // The cgroup's SIGKILL got there first and the parent (conmon) already reaped the
+        // init: the kill asked for is done (podman's `rm -f` of a container sharing
+        // another's pid namespace failed on this "container not running").
+        Err(e) if killed_all && e.raw_os_error() == Some(libc::ESRCH) => return Ok(()),
+        r => r,
+    }
+    .map_err(|e| match e.raw_os_error() {
         Some(libc::ESRCH) => ContainerError::NotRunning,
         _ => ContainerError::StateIo {
             what: "signal",

@@ -1239,6 +1239,112 @@ fn snapshotters(d: &Containerd) -> R {
     Ok(())
 }
 
+/// What a container sees of itself, from inside.
+const VIEW: &str = "cat /proc/self/mountinfo; \
+    grep -E '^(Cap|NoNewPrivs|Seccomp|Uid|Gid|Groups)' /proc/self/status; \
+    ls -lnR /dev; hostname; ulimit -a; umask; id; pwd; cat /proc/self/oom_score_adj; \
+    env | sort; cut -d' ' -f5,6 /proc/$$/stat; readlink /proc/1/exe";
+
+/// An `ls -ln` line without link count, size and date: type and mode, owner, group,
+/// device numbers, name (and link target).
+fn ls_line(l: &str) -> Option<String> {
+    let w: Vec<&str> = l.split_whitespace().collect();
+    let kind = w.first()?.chars().next()?;
+    if w.len() < 9 || w[0].len() < 10 || !"cdlps-b".contains(kind) {
+        return None;
+    }
+    let mut v = vec![w[0], w[2], w[3]];
+    if kind == 'c' || kind == 'b' {
+        v.extend(&w[4..6]);
+    }
+    v.extend(&w[w.len() - if kind == 'l' { 3 } else { 1 }..]);
+    Some(v.join(" "))
+}
+
+/// `VIEW`'s output with what differs between any two runs (mount ids, device numbers,
+/// times, the id and the rootfs path) taken out.
+fn normalize(out: &str, d: &Containerd, id: &str) -> Vec<String> {
+    let root = d.rootfs.to_string_lossy().into_owned();
+    out.lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            let l = if f.len() > 6 && f[0].parse::<u32>().is_ok() && f[2].contains(':') {
+                // mountinfo: drop mount ids and st_dev, and peer group numbers.
+                f[3..]
+                    .iter()
+                    .filter(|x| !x.starts_with("shared:") && !x.starts_with("master:"))
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            } else if let Some(v) = ls_line(l) {
+                v
+            } else {
+                l.to_string()
+            };
+            l.replace(&root, "ROOTFS").replace(id, "ID")
+        })
+        .collect()
+}
+
+/// The container's view of itself under quai is runc's, line for line (normalized),
+/// for ctr's default spec and its main variations.
+fn same_view(ds: &[Containerd], rep: &mut Report) {
+    if ds.len() < 2 {
+        return;
+    }
+    for opts in [
+        &[][..],
+        &["--seccomp"],
+        &["--privileged"],
+        &["--read-only"],
+        &["--net-host"],
+        &["--memory-limit", "67108864", "--cpus", "1"],
+    ] {
+        let case = format!("4. in-container view = runc's: ctr run {}", opts.join(" "));
+        let mut views = Vec::new();
+        for d in ds {
+            let id = cid("view");
+            let mut o = vec!["--rm"];
+            o.extend_from_slice(opts);
+            let out = d.run(Via::RuncBinary, &o, &id, &["/bin/sh", "-c", VIEW]);
+            let _ = d.clean(&id);
+            views.push((
+                d.rt.name,
+                out.status.code(),
+                normalize(&text(&out.stdout), d, &id),
+            ));
+        }
+        let (q, r) = (&views[0], &views[1]);
+        let diff: Vec<String> =
+            q.2.iter()
+                .filter(|l| !r.2.contains(l))
+                .map(|l| format!("  quai only: {l}"))
+                .chain(
+                    r.2.iter()
+                        .filter(|l| !q.2.contains(l))
+                        .map(|l| format!("  runc only: {l}")),
+                )
+                .collect();
+        let res = if q.1 != r.1 {
+            Err(format!("status {:?} (runc {:?})", q.1, r.1))
+        } else if diff.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("differs from runc's:\n{}", diff.join("\n")))
+        };
+        rep.add(
+            &case,
+            "runc",
+            if r.1 == Some(0) {
+                Ok(())
+            } else {
+                Err(format!("status {:?}", r.1))
+            },
+        );
+        rep.add(&case, "quai", res);
+    }
+}
+
 #[test]
 fn containerd_options() {
     let Some(ds) = daemons() else { return };
@@ -1261,6 +1367,7 @@ fn containerd_options() {
             snapshotters(d),
         );
     }
+    same_view(&ds, &mut rep);
     drop(ds);
     rep.finish();
 }

@@ -203,7 +203,7 @@ impl Containerd {
         let mut v: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let at = match args {
             ["run", ..] => Some(1),
-            ["task", "exec", ..] => Some(2),
+            ["task", "exec", ..] | ["task", "start", ..] => Some(2),
             _ => None,
         };
         if let Some(at) = at {
@@ -843,6 +843,12 @@ fn containerd_tasks_exec_ps_pause_kill_metrics_delete() {
     let Some(ds) = daemons() else { return };
     let mut rep = Report::default();
     for d in &ds {
+        rep.add("2. task kill --all", d.rt.name, kill_all(d));
+        rep.add(
+            "2. container create, task start -d --pid-file",
+            d.rt.name,
+            create_then_start(d),
+        );
         rep.add(
             "2. exec: status, env, --user, --cwd, missing, -t, setsid; ps",
             d.rt.name,
@@ -854,6 +860,7 @@ fn containerd_tasks_exec_ps_pause_kill_metrics_delete() {
             lifecycle(d),
         );
     }
+    same_exec_view(&ds, &mut rep);
     drop(ds);
     rep.finish();
 }
@@ -1243,7 +1250,9 @@ fn snapshotters(d: &Containerd) -> R {
 const VIEW: &str = "cat /proc/self/mountinfo; \
     grep -E '^(Cap|NoNewPrivs|Seccomp|Uid|Gid|Groups)' /proc/self/status; \
     ls -lnR /dev; hostname; ulimit -a; umask; id; pwd; cat /proc/self/oom_score_adj; \
-    env | sort; cut -d' ' -f5,6 /proc/$$/stat; readlink /proc/1/exe";
+    env | sort; readlink /proc/1/exe; \
+    test $(cut -d' ' -f5 /proc/$$/stat) = $$ && echo own process group; \
+    test $(cut -d' ' -f6 /proc/$$/stat) = $$ && echo own session; echo end";
 
 /// An `ls -ln` line without link count, size and date: type and mode, owner, group,
 /// device numbers, name (and link target).
@@ -1299,6 +1308,12 @@ fn same_view(ds: &[Containerd], rep: &mut Report) {
         &["--read-only"],
         &["--net-host"],
         &["--memory-limit", "67108864", "--cpus", "1"],
+        &["--cap-add", "CAP_SYS_ADMIN", "--cap-drop", "CAP_NET_RAW"],
+        &["--allow-new-privs"],
+        &["--no-pivot"],
+        &["--device", "/dev/fuse"],
+        &["--rootfs-propagation", "rshared"],
+        &["--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536"],
     ] {
         let case = format!("4. in-container view = runc's: ctr run {}", opts.join(" "));
         let mut views = Vec::new();
@@ -1315,16 +1330,7 @@ fn same_view(ds: &[Containerd], rep: &mut Report) {
             ));
         }
         let (q, r) = (&views[0], &views[1]);
-        let diff: Vec<String> =
-            q.2.iter()
-                .filter(|l| !r.2.contains(l))
-                .map(|l| format!("  quai only: {l}"))
-                .chain(
-                    r.2.iter()
-                        .filter(|l| !q.2.contains(l))
-                        .map(|l| format!("  runc only: {l}")),
-                )
-                .collect();
+        let diff = view_diff(&q.2, &r.2);
         let res = if q.1 != r.1 {
             Err(format!("status {:?} (runc {:?})", q.1, r.1))
         } else if diff.is_empty() {
@@ -1343,6 +1349,140 @@ fn same_view(ds: &[Containerd], rep: &mut Report) {
         );
         rep.add(&case, "quai", res);
     }
+}
+
+/// An exec's view of itself (`--user`, `--cwd`, with and without `--seccomp` on the
+/// container) under quai is runc's.
+fn same_exec_view(ds: &[Containerd], rep: &mut Report) {
+    if ds.len() < 2 {
+        return;
+    }
+    for (opts, user) in [
+        (&[][..], &[][..]),
+        (&["--seccomp"], &["--user", "65534:65534", "--cwd", "/tmp"]),
+    ] {
+        let case = format!(
+            "2. exec's view = runc's: run {} / exec {}",
+            opts.join(" "),
+            user.join(" ")
+        );
+        let mut views = Vec::new();
+        for d in ds {
+            let id = cid("eview");
+            let r = d.run_d(opts, &id, &["/bin/sleep", "1000"]);
+            let mut a = vec!["task", "exec", "--exec-id", "v"];
+            a.extend_from_slice(user);
+            a.extend([id.as_str(), "/bin/sh", "-c", VIEW]);
+            let out = d.ctr(&a);
+            d.remove(&id);
+            let _ = d.clean(&id);
+            views.push((r, out.status.code(), normalize(&text(&out.stdout), d, &id)));
+        }
+        let (q, r) = (&views[0], &views[1]);
+        let diff = view_diff(&q.2, &r.2);
+        let res = if q.1 != r.1 || q.0.is_err() {
+            Err(format!(
+                "run {:?}, exec status {:?} (runc {:?})",
+                q.0, q.1, r.1
+            ))
+        } else if diff.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("differs from runc's:\n{}", diff.join("\n")))
+        };
+        rep.add(
+            &case,
+            "runc",
+            if r.1 == Some(0) && r.0.is_ok() {
+                Ok(())
+            } else {
+                Err(format!("run {:?}, exec status {:?}", r.0, r.1))
+            },
+        );
+        rep.add(&case, "quai", res);
+    }
+}
+
+fn view_diff(q: &[String], r: &[String]) -> Vec<String> {
+    q.iter()
+        .filter(|l| !r.contains(l))
+        .map(|l| format!("  quai only: {l}"))
+        .chain(
+            r.iter()
+                .filter(|l| !q.contains(l))
+                .map(|l| format!("  runc only: {l}")),
+        )
+        .collect()
+}
+
+/// `ctr task kill --all` reaches every process (the runtime's `kill --all`).
+fn kill_all(d: &Containerd) -> R {
+    let id = cid("killall");
+    d.run_d(&[], &id, &["/bin/sleep", "1000"])?;
+    let r = (|| {
+        d.wait_status(&id, "RUNNING")?;
+        d.ok(&[
+            "task",
+            "exec",
+            "-d",
+            "--exec-id",
+            "x",
+            &id,
+            "/bin/sleep",
+            "998",
+        ])?;
+        let ps = d.ok(&["task", "ps", &id])?;
+        let pids: Vec<i32> = ps
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+            .collect();
+        ensure!(pids.len() == 2, "task ps: {ps}");
+        d.ok(&["task", "kill", "--all", "-s", "SIGKILL", &id])?;
+        for p in pids {
+            ensure!(host::wait_process_gone(p), "{p} survived kill --all");
+        }
+        d.wait_status(&id, "STOPPED")
+    })();
+    d.remove(&id);
+    r?;
+    d.clean(&id)
+}
+
+/// `ctr container create` then `ctr task start -d --pid-file`: create and start apart.
+fn create_then_start(d: &Containerd) -> R {
+    let id = cid("cstart");
+    // `ctr container create` takes run's options but `-d`, `--rm` and `--runc-binary`:
+    // the drop-in path (the shim finds the runtime as `runc` on containerd's PATH).
+    let a = d.run_args(Via::DropIn, &[], &id, &["/bin/sleep", "1000"]);
+    let mut a: Vec<&str> = a.iter().map(String::as_str).collect();
+    a[0] = "create";
+    let mut c = vec!["container"];
+    c.extend(a);
+    d.ok(&c)?;
+    let r = (|| {
+        ensure!(d.task_status(&id).is_none(), "a task before start");
+        let pidfile = d.dir.join(format!("{id}.pid"));
+        d.ok(&[
+            "task",
+            "start",
+            "-d",
+            "--pid-file",
+            &pidfile.to_string_lossy(),
+            &id,
+        ])?;
+        d.wait_status(&id, "RUNNING")?;
+        let pid = read(&pidfile);
+        ensure!(
+            pid.parse::<i32>().ok() == d.init_pid(&id).ok(),
+            "--pid-file {pid} vs init {:?}",
+            d.init_pid(&id)
+        );
+        Ok(())
+    })();
+    d.remove(&id);
+    r?;
+    d.clean(&id)
 }
 
 #[test]

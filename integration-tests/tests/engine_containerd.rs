@@ -548,6 +548,15 @@ fn exit_codes(d: &Containerd, via: Via, seccomp: bool) -> R {
     ensure!(o.status.code() == Some(3), "exit 3: {}", show(&o));
     ensure!(text(&o.stderr).contains("err"), "stderr: {}", show(&o));
     d.clean(&id)?;
+    // A file that is not executable: permission denied (Docker's 126).
+    let id = cid("noexec");
+    let o = d.run(via, &opts, &id, &["/etc/passwd"]);
+    ensure!(
+        o.status.code() == Some(1) && text(&o.stderr).contains("permission denied"),
+        "not executable: {}",
+        show(&o)
+    );
+    d.clean(&id)?;
     // A missing command: create fails, ctr says why (Docker matches these words).
     let id = cid("missing");
     let o = d.run(via, &opts, &id, &["/nonexistent"]);
@@ -622,7 +631,7 @@ fn containerd_paths_exit_codes_tty_rm() {
             for seccomp in [false, true] {
                 let tag = format!("{via:?}{}", if seccomp { " --seccomp" } else { "" });
                 rep.add(
-                    &format!("1. {tag}: exit 0/3/missing, output, --rm"),
+                    &format!("1. {tag}: exit 0/3/missing/not executable, output, --rm"),
                     d.rt.name,
                     exit_codes(d, via, seccomp),
                 );
@@ -928,8 +937,21 @@ fn limits(d: &Containerd) -> R {
     r?;
     d.clean(&id)?;
     // The limit holds inside: a tmpfs file counts against it, so writing 100 MiB under
-    // 32 MiB (no swap here) ends in the OOM killer, whichever process it picks.
+    // 32 MiB (no swap here) ends in the OOM killer, whichever process it picks. The shim
+    // watches the cgroup the spec names and publishes /tasks/oom: `ctr events` sees it.
     let id = cid("oom");
+    let events_out = d.dir.join(format!("events-{id}"));
+    let mut events = d
+        .ctr_cmd()
+        .arg("events")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&events_out).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ctr events");
+    // It is listening once it has seen an event: start and remove a container first.
+    let warm = cid("warm");
+    let _ = d.run(Via::RuncBinary, &["--rm"], &warm, &["/bin/true"]);
     let o = d.run(
         Via::RuncBinary,
         &[
@@ -946,11 +968,32 @@ fn limits(d: &Containerd) -> R {
             "head -c 104857600 /dev/zero > /big/fill && echo wrote",
         ],
     );
+    let start = Instant::now();
+    let mut seen = String::new();
+    while start.elapsed() < Duration::from_secs(5) {
+        seen = std::fs::read_to_string(&events_out).unwrap_or_default();
+        if seen
+            .lines()
+            .any(|l| l.contains("/tasks/oom") && l.contains(&id))
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: ending the `ctr events` we started, by its PID.
+    unsafe { libc::kill(events.id() as i32, libc::SIGKILL) };
+    let _ = events.wait();
     ensure!(
         !o.status.success() && !text(&o.stdout).contains("wrote"),
         "100 MiB written under a 32 MiB limit: {}",
         show(&o)
     );
+    ensure!(
+        seen.lines()
+            .any(|l| l.contains("/tasks/oom") && l.contains(&id)),
+        "no /tasks/oom event for {id}: {seen}"
+    );
+    d.clean(&warm)?;
     d.clean(&id)
 }
 
@@ -960,7 +1003,7 @@ fn containerd_limits() {
     let mut rep = Report::default();
     for d in &ds {
         rep.add(
-            "3. --memory-limit, --cpus, --cpu-shares (host and inside)",
+            "3. --memory-limit (host, OOM inside, /tasks/oom event), --cpus, --cpu-shares",
             d.rt.name,
             limits(d),
         );

@@ -548,6 +548,29 @@ fn exit_codes(d: &Containerd, via: Via, seccomp: bool) -> R {
     ensure!(o.status.code() == Some(3), "exit 3: {}", show(&o));
     ensure!(text(&o.stderr).contains("err"), "stderr: {}", show(&o));
     d.clean(&id)?;
+    // stdin reaches the process (ctr passes it through the shim's fifo).
+    let id = cid("stdin");
+    let a = d.run_args(via, &opts, &id, &["/bin/sh", "-c", "read l; echo got:$l"]);
+    let mut c = d
+        .ctr_cmd()
+        .args(d.with_fifo(&a.iter().map(String::as_str).collect::<Vec<_>>()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ctr run");
+    {
+        use std::io::Write;
+        let mut i = c.stdin.take().unwrap();
+        let _ = i.write_all(b"line-in\n");
+    }
+    let o = c.wait_with_output().unwrap();
+    ensure!(
+        o.status.success() && text(&o.stdout) == "got:line-in\n",
+        "stdin: {}",
+        show(&o)
+    );
+    d.clean(&id)?;
     // A file that is not executable: permission denied (Docker's 126).
     let id = cid("noexec");
     let o = d.run(via, &opts, &id, &["/etc/passwd"]);
@@ -631,7 +654,7 @@ fn containerd_paths_exit_codes_tty_rm() {
             for seccomp in [false, true] {
                 let tag = format!("{via:?}{}", if seccomp { " --seccomp" } else { "" });
                 rep.add(
-                    &format!("1. {tag}: exit 0/3/missing/not executable, output, --rm"),
+                    &format!("1. {tag}: exit 0/3/missing/not executable, stdin, output, --rm"),
                     d.rt.name,
                     exit_codes(d, via, seccomp),
                 );
@@ -694,6 +717,18 @@ fn exec_cases(d: &Containerd) -> R {
             "exec of a missing program: {}",
             show(&o)
         );
+        // An exec killed by a signal: 128+N.
+        let o = d.ctr(&[
+            "task",
+            "exec",
+            "--exec-id",
+            "e6",
+            &id,
+            "/bin/sh",
+            "-c",
+            "kill -KILL $$",
+        ]);
+        ensure!(o.status.code() == Some(137), "exec killed: {}", show(&o));
         // -t.
         let o = d.ctr_tty(&[
             "task",
@@ -1664,6 +1699,52 @@ fn shim_killed(d: &mut Containerd) -> R {
     Ok(())
 }
 
+/// containerd killed (SIGKILL, by PID) and restarted while the shim lives on: it
+/// reconnects, and exec, kill and delete go on through the runtime.
+fn daemon_killed(d: &mut Containerd) -> R {
+    let id = cid("dkill");
+    d.run_d(&[], &id, &["/bin/sleep", "1000"])?;
+    d.wait_status(&id, "RUNNING")?;
+    let init = d.init_pid(&id)?;
+    if let Some(mut c) = d.child.take() {
+        // SAFETY: killing the daemon we started, by its PID.
+        unsafe { libc::kill(c.id() as i32, libc::SIGKILL) };
+        let _ = c.wait();
+    }
+    ensure!(
+        host::process_alive(init),
+        "the container died with containerd"
+    );
+    d.spawn();
+    let r = (|| {
+        d.wait_status(&id, "RUNNING")?;
+        let o = d.ctr(&[
+            "task",
+            "exec",
+            "--exec-id",
+            "after",
+            &id,
+            "/bin/sh",
+            "-c",
+            "echo back; exit 9",
+        ]);
+        ensure!(
+            o.status.code() == Some(9) && text(&o.stdout) == "back\n",
+            "exec after the restart: {}",
+            show(&o)
+        );
+        d.ok(&["task", "kill", "-s", "SIGKILL", &id])?;
+        d.wait_status(&id, "STOPPED")?;
+        ensure!(host::wait_process_gone(init), "init {init} still alive");
+        d.ok(&["task", "rm", &id])?;
+        d.ok(&["container", "rm", &id])?;
+        Ok(())
+    })();
+    d.remove(&id);
+    r?;
+    d.clean(&id)
+}
+
 /// How many containers the parallel case starts (`QUAI_CTR_MANY`, default 100).
 fn many_count() -> usize {
     std::env::var("QUAI_CTR_MANY")
@@ -1803,6 +1884,11 @@ fn containerd_shim_killed_and_many_containers() {
     let n = many_count();
     for d in ds.iter_mut() {
         let name = d.rt.name;
+        rep.add(
+            "5. containerd SIGKILLed and restarted, shim alive: exec, kill, delete",
+            name,
+            daemon_killed(d),
+        );
         rep.add(
             "5. shim killed, containerd restarted: state/kill/delete from disk",
             name,

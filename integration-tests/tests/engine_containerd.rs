@@ -984,9 +984,17 @@ fn limits(d: &Containerd) -> R {
         .stderr(Stdio::null())
         .spawn()
         .expect("ctr events");
-    // It is listening once it has seen an event: start and remove a container first.
-    let warm = cid("warm");
-    let _ = d.run(Via::RuncBinary, &["--rm"], &warm, &["/bin/true"]);
+    // It is listening once it has seen an event: run containers until it reports one.
+    let mut warmed = Vec::new();
+    for _ in 0..10 {
+        let warm = cid("warm");
+        let _ = d.run(Via::RuncBinary, &["--rm"], &warm, &["/bin/true"]);
+        warmed.push(warm.clone());
+        std::thread::sleep(Duration::from_millis(100));
+        if std::fs::read_to_string(&events_out).is_ok_and(|e| e.contains(&warm)) {
+            break;
+        }
+    }
     let o = d.run(
         Via::RuncBinary,
         &[
@@ -1028,7 +1036,9 @@ fn limits(d: &Containerd) -> R {
             .any(|l| l.contains("/tasks/oom") && l.contains(&id)),
         "no /tasks/oom event for {id}: {seen}"
     );
-    d.clean(&warm)?;
+    for w in &warmed {
+        d.clean(w)?;
+    }
     d.clean(&id)
 }
 

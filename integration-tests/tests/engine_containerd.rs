@@ -902,6 +902,7 @@ fn containerd_tasks_exec_ps_pause_kill_metrics_delete() {
     let mut rep = Report::default();
     for d in &ds {
         rep.add("2. task kill --all", d.rt.name, kill_all(d));
+        rep.add("2. task checkpoint (criu)", d.rt.name, checkpoint(d));
         rep.add(
             "2. container create, task start -d --pid-file",
             d.rt.name,
@@ -1515,6 +1516,45 @@ fn view_diff(q: &[String], r: &[String]) -> Vec<String> {
                 .map(|l| format!("  runc only: {l}")),
         )
         .collect()
+}
+
+/// `ctr task checkpoint` (the runtime's `checkpoint` through criu): the task goes on
+/// running (no `--exit`) and a checkpoint image is listed.
+fn checkpoint(d: &Containerd) -> R {
+    let id = cid("ckpt");
+    d.run_d(&[], &id, &["/bin/sleep", "1000"])?;
+    let r = (|| {
+        d.wait_status(&id, "RUNNING")?;
+        let o = d.ctr(&["task", "checkpoint", &id]);
+        // criu's own reason, when it ran (on this machine: criu 3.17 cannot read the
+        // 6.18 kernel's vDSO, "Unexpected rt vDSO area bounds").
+        let criu = std::fs::read_to_string(d.bundle(&id).join("criu-dump.log"))
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.contains("Error"))
+            .unwrap_or_default()
+            .to_string();
+        ensure!(
+            o.status.success(),
+            "task checkpoint: {} criu: {criu:?}",
+            show(&o)
+        );
+        ensure!(
+            d.task_status(&id).as_deref() == Some("RUNNING"),
+            "task after checkpoint: {:?}",
+            d.task_status(&id)
+        );
+        Ok(())
+    })();
+    d.remove(&id);
+    // The checkpoint image, if one was made.
+    if let Ok(imgs) = d.ok(&["images", "ls", "-q"]) {
+        for i in imgs.lines().filter(|l| l.contains("checkpoint")) {
+            let _ = d.ctr(&["images", "rm", i.trim()]);
+        }
+    }
+    r?;
+    d.clean(&id)
 }
 
 /// `ctr task kill --all` reaches every process (the runtime's `kill --all`).

@@ -119,6 +119,8 @@ fn steps(
     rootfs::pivot(&ropts).map_err(|e| e.to_string())?;
     let process = b.process();
     ensure_cwd(process.cwd())?;
+    // PID 1 leads its own session and process group, as runc's init does.
+    tty::new_session().map_err(|e| e.to_string())?;
     if let Some(s) = b.spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) {
         sysctl::apply(&proc, s).map_err(|e| e.to_string())?;
     }

@@ -11,7 +11,9 @@ mod raw;
 mod relay;
 mod socket;
 
-pub use pty::{inherit_size, make_controlling, open_process_pty, open_pty, set_size, Pty};
+pub use pty::{
+    inherit_size, make_controlling, new_session, open_process_pty, open_pty, set_size, Pty,
+};
 pub use raw::RawMode;
 pub use relay::relay;
 pub use socket::{connect_console_socket, send_master, PTMX_NAME};

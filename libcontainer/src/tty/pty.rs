@@ -83,8 +83,12 @@ fn char_device(fd: RawFd, what: &str) -> Result<(u32, u32), TtyError> {
     Ok((libc::major(st.st_rdev), libc::minor(st.st_rdev)))
 }
 
-/// Makes `slave` the calling process's controlling terminal and its stdin/out/err.
-pub fn make_controlling(slave: OwnedFd) -> Result<(), TtyError> {
+/// Makes the calling process the leader of a new session and process group, as runc's
+/// nsexec does for every process it starts in a container (init and exec, with or
+/// without a terminal): a container's processes must never share the engine's (the
+/// shim's) process group, or `kill(0, sig)` inside the container signals the shim.
+/// Already leading its own session is fine.
+pub fn new_session() -> Result<(), TtyError> {
     // SAFETY: plain syscalls without pointers.
     if unsafe { libc::setsid() } < 0 {
         // EPERM: already a session leader, which is fine as long as it is our session.
@@ -96,6 +100,12 @@ pub fn make_controlling(slave: OwnedFd) -> Result<(), TtyError> {
             });
         }
     }
+    Ok(())
+}
+
+/// Makes `slave` the calling process's controlling terminal and its stdin/out/err.
+pub fn make_controlling(slave: OwnedFd) -> Result<(), TtyError> {
+    new_session()?;
     // SAFETY: TIOCSCTTY takes an int by value (0: do not steal from another session).
     if unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) } != 0 {
         return Err(last("making the pty the controlling terminal (TIOCSCTTY)"));

@@ -107,6 +107,8 @@ fn steps(job: &Job) -> Result<Infallible, String> {
     }
     let p = job.process;
     ensure_cwd(p.cwd())?;
+    // Its own session and process group, as runc's exec gives (never the engine's).
+    tty::new_session().map_err(|e| e.to_string())?;
     if p.terminal() == Some(true) {
         let pty = tty::open_process_pty(p).map_err(|e| e.to_string())?;
         job.ch

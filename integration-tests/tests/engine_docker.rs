@@ -992,8 +992,21 @@ fn view_with(d: &Dockerd, rt: Rt, opts: &[&str]) -> CaseResult {
     for l in out.lines() {
         let f: Vec<&str> = l.split(' ').collect();
         let l = if f.len() > 6 && f[0].parse::<u64>().is_ok() {
-            // Drop the mount ids and the device numbers; the overlay options too.
-            let mut rest = f[3..].join(" ");
+            // Drop the mount ids and the device numbers; the overlay options too; and the
+            // numbers of peer groups (`master:N`, `shared:N`), which the kernel hands out
+            // in the order mounts are made on the whole host, not per container.
+            let mut rest = f[3..]
+                .iter()
+                .map(|w| match w.split_once(':') {
+                    Some((tag @ ("master" | "shared" | "propagate_from"), n))
+                        if n.parse::<u64>().is_ok() =>
+                    {
+                        format!("{tag}:N")
+                    }
+                    _ => w.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
             if rest.contains(" - overlay ") {
                 rest = rest.split(" - overlay ").next().unwrap().to_string() + " - overlay";
             }

@@ -22,10 +22,29 @@ pub(crate) fn in_child(check: impl FnOnce() -> Result<(), String>) {
         }
         nix::unistd::ForkResult::Parent { child } => {
             drop(w);
-            let mut msg = String::new();
-            std::io::Read::read_to_string(&mut std::fs::File::from(r), &mut msg)
-                .expect("read child report");
+            // A child forked from the multi-threaded test runner can deadlock on a lock
+            // another thread held at fork time: it is killed after a deadline and the
+            // test fails, rather than hanging the run or outliving it.
+            let pidfd = crate::pidfd::Pidfd::open(child.as_raw()).expect("pidfd_open");
+            let exited = pidfd
+                .wait_exit(Some(std::time::Duration::from_secs(120)))
+                .expect("wait for the child");
+            if !exited {
+                let _ = pidfd.signal(libc::SIGKILL);
+                let _ = nix::sys::wait::waitpid(child, None);
+                panic!("the test's child process hung for 120 s and was killed");
+            }
             let status = nix::sys::wait::waitpid(child, None).expect("waitpid");
+            // The child is gone; what it wrote is in the pipe (read without blocking, in
+            // case a process it started still holds the write end).
+            let r = std::fs::File::from(r);
+            let _ = nix::fcntl::fcntl(
+                &r,
+                nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+            );
+            let mut buf = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut &r, &mut buf);
+            let msg = String::from_utf8_lossy(&buf);
             assert_eq!(
                 status,
                 nix::sys::wait::WaitStatus::Exited(child, 0),

@@ -111,3 +111,27 @@ pub fn populate_rootfs(rootfs: &Path) {
     .expect("write passwd");
     std::fs::write(rootfs.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n").expect("write group");
 }
+
+/// A busybox root filesystem (with the probe, as [`populate_rootfs`] makes it) plus
+/// links for `applets`, written as the tarball `tar` for an engine's image import; the
+/// directory it was made in (`<tar>.d`) is removed.
+pub fn rootfs_tarball(tar: &Path, applets: &[&str]) {
+    let rootfs = tar.with_extension("d");
+    populate_rootfs(&rootfs);
+    for applet in applets {
+        let link = rootfs.join("bin").join(applet);
+        if !link.exists() {
+            std::os::unix::fs::symlink("busybox", link).unwrap();
+        }
+    }
+    let t = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .arg("-cf")
+        .arg(tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(t.success(), "tar of {}", rootfs.display());
+    let _ = std::fs::remove_dir_all(&rootfs);
+}

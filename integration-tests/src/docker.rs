@@ -6,7 +6,7 @@
 //! directory removed: mounts, cgroups, `/run/docker`, `/etc/docker/key.json`, and (for a
 //! daemon with bridge networking) the links and iptables rules and chains that appeared.
 
-use crate::assets::{populate_rootfs, runtime_bin};
+use crate::assets::{rootfs_tarball, runtime_bin};
 use crate::out::{try_run_captured, Out};
 use crate::tempdir::TempDir;
 use std::path::{Path, PathBuf};
@@ -364,26 +364,9 @@ impl Dockerd {
 
     /// Imports the busybox root filesystem (with the probe) as [`IMAGE`]: no registry.
     fn import_image(&self) {
-        let rootfs = self.dir.join("rootfs");
-        populate_rootfs(&rootfs);
-        for applet in EXTRA_APPLETS {
-            let link = rootfs.join("bin").join(applet);
-            if !link.exists() {
-                std::os::unix::fs::symlink("busybox", link).unwrap();
-            }
-        }
         let tar = self.dir.join("rootfs.tar");
-        let t = Command::new("tar")
-            .arg("-C")
-            .arg(&rootfs)
-            .arg("-cf")
-            .arg(&tar)
-            .arg(".")
-            .status()
-            .unwrap();
-        assert!(t.success());
+        rootfs_tarball(&tar, EXTRA_APPLETS);
         self.ok(&["import", tar.to_str().unwrap(), IMAGE]);
-        let _ = std::fs::remove_dir_all(&rootfs);
     }
 
     /// The host cgroup directory of a container in hierarchy `ctrl` (`memory`, ...).

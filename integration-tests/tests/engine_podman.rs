@@ -18,7 +18,7 @@
 //! `QUAI_PODMAN_PARALLEL=N` sets how many containers the parallel case starts (100, as
 //! issue 17 asks: 68 s for both runtimes here).
 
-use integration_tests::assets::{populate_rootfs, runtime_bin};
+use integration_tests::assets::{rootfs_tarball, runtime_bin};
 use integration_tests::host;
 use integration_tests::tempdir::TempDir;
 use std::io::Write;
@@ -104,28 +104,15 @@ impl Podman {
         }
         made.retain(|p| !p.exists());
         let p = Podman { dir, made };
-        let rootfs = p.dir.join("rootfs");
-        populate_rootfs(&rootfs);
         // A few more busybox applets the cases use.
-        for applet in [
-            "pwd", "tty", "cut", "sed", "df", "cp", "sort", "seq", "dd", "od", "nproc", "mv",
-            "awk", "httpd", "wget",
-        ] {
-            let link = rootfs.join("bin").join(applet);
-            if !link.exists() {
-                std::os::unix::fs::symlink("busybox", link).unwrap();
-            }
-        }
         let tar = p.dir.join("rootfs.tar");
-        let t = Command::new("tar")
-            .arg("-C")
-            .arg(&rootfs)
-            .arg("-cf")
-            .arg(&tar)
-            .arg(".")
-            .status()
-            .unwrap();
-        assert!(t.success());
+        rootfs_tarball(
+            &tar,
+            &[
+                "pwd", "tty", "cut", "sed", "df", "cp", "sort", "seq", "dd", "od", "nproc", "mv",
+                "awk", "httpd", "wget",
+            ],
+        );
         let r = p.podman(
             &[
                 "import",

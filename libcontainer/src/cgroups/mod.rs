@@ -13,6 +13,7 @@ mod device_rules;
 mod driver;
 mod files;
 pub mod hybrid;
+mod join;
 mod layout;
 mod oom;
 mod path;
@@ -26,6 +27,7 @@ pub mod v2;
 mod watch;
 
 pub use driver::Driver;
+pub use join::SelfJoin;
 pub use layout::{Hierarchy, Layout, Mode};
 pub use oom::OomWatch;
 pub use path::cgroup_path;
@@ -255,11 +257,6 @@ impl Cgroup {
         }
     }
 
-    /// The unified directory, for `CLONE_INTO_CGROUP` on v2.
-    pub fn unified_dir(&self) -> Option<&Path> {
-        self.unified.as_ref().map(|u| u.dir.as_path())
-    }
-
     /// Writes the resources of the spec; `devices` are the spec's `linux.devices`,
     /// which the device rules must let the container use. (`_layout` is kept for the
     /// callers; the cgroup knows its own layout.)
@@ -275,14 +272,6 @@ impl Cgroup {
     /// Changes the resources of a running container (device rules stay as they are).
     pub fn update(&self, _layout: &Layout, res: &LinuxResources) -> Result<(), CgroupError> {
         self.driver().update(res)
-    }
-
-    /// Moves `pid` into every directory.
-    pub fn add(&self, pid: i32) -> Result<(), CgroupError> {
-        for d in &self.dirs {
-            files::write(d, "cgroup.procs", pid)?;
-        }
-        Ok(())
     }
 
     /// The PIDs in the cgroup and its sub-cgroups (host PIDs), from the first directory
@@ -409,8 +398,8 @@ mod tests {
         assert_eq!(back.unified, cg.unified);
         assert_eq!(back.driver().mode(), Mode::Hybrid);
         assert_eq!(
-            back.unified_dir(),
-            Some(Path::new("/sys/fs/cgroup/unified/quai/x"))
+            back.unified.map(|u| u.dir),
+            Some(PathBuf::from("/sys/fs/cgroup/unified/quai/x"))
         );
         // A state written before the drivers existed still loads.
         let old: Cgroup =

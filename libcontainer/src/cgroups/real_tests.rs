@@ -3,6 +3,7 @@
 //! forked child, freeze, thaw, statistics, signal, remove; and the device rules, on v1
 //! and through the v2 BPF program on the unified tree.
 
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use super::*;
@@ -20,13 +21,36 @@ fn unique(name: &str) -> PathBuf {
 struct Child(i32);
 
 impl Child {
-    fn spawn() -> Child {
-        // SAFETY: the child only calls pause(2), async-signal-safe, until killed.
+    /// A child that joins `cg` as a container's process does: itself, through the
+    /// files [`SelfJoin`] opened before the fork. Its unified part, which the runtime
+    /// gets by `CLONE_INTO_CGROUP` (the integration tests cover that), it joins here by
+    /// writing itself into `cgroup.procs`.
+    fn spawn_in(cg: &Cgroup) -> Child {
+        let join = SelfJoin::open(cg).unwrap();
+        let procs = cg.unified.as_ref().map(|u| {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(u.dir.join("cgroup.procs"))
+                .unwrap()
+        });
+        // SAFETY: the child makes only plain syscalls (no allocation: the error path
+        // of join_self_and_close is never taken when it succeeds) until killed.
         match unsafe { nix::unistd::fork() }.expect("fork") {
-            nix::unistd::ForkResult::Child => loop {
-                // SAFETY: plain syscall.
-                unsafe { libc::pause() };
-            },
+            nix::unistd::ForkResult::Child => {
+                let joined = join.join_self_and_close().is_ok()
+                    && procs.as_ref().is_none_or(|f| {
+                        // SAFETY: plain write of a static buffer to an open fd.
+                        unsafe { libc::write(f.as_raw_fd(), b"0".as_ptr().cast(), 1) == 1 }
+                    });
+                if !joined {
+                    // SAFETY: leaving the forked child at once.
+                    unsafe { libc::_exit(1) };
+                }
+                loop {
+                    // SAFETY: plain syscall.
+                    unsafe { libc::pause() };
+                }
+            }
             nix::unistd::ForkResult::Parent { child } => Child(child.as_raw()),
         }
     }
@@ -50,6 +74,28 @@ impl Drop for Guard {
         let _ = self.0.signal_all(libc::SIGKILL);
         let _ = self.0.remove();
     }
+}
+
+/// Polls `cond` every millisecond for up to five seconds.
+fn wait_for(mut cond: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    cond()
+}
+
+/// The child is listed in every directory of `cg` (each hierarchy's cgroup.procs).
+fn in_every_dir(cg: &Cgroup, pid: i32) -> bool {
+    cg.dirs.iter().all(|d| {
+        std::fs::read_to_string(d.join("cgroup.procs"))
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.trim() == pid.to_string())
+    })
 }
 
 fn read(p: &Path) -> String {
@@ -105,9 +151,14 @@ fn v1_lifecycle() {
     assert_eq!(read(&cg.v1["pids"].join("pids.max")), "20");
     assert!(read(&cg.v1["devices"].join("devices.list")).contains("c 1:3 rwm"));
 
-    let child = Child::spawn();
-    cg.add(child.0).unwrap();
-    assert_eq!(cg.pids(), vec![child.0]);
+    let child = Child::spawn_in(&cg);
+    assert!(
+        wait_for(|| in_every_dir(&cg, child.0)) && cg.pids() == vec![child.0],
+        "child {} not in {:?}: {:?}",
+        child.0,
+        cg.dirs,
+        cg.pids()
+    );
 
     cg.freeze().unwrap();
     assert!(cg.is_frozen());
@@ -317,9 +368,14 @@ fn v2_freeze_thaw_kill_on_the_unified_tree() {
     if !dir.join("cgroup.freeze").exists() {
         return;
     }
-    let child = Child::spawn();
-    cg.add(child.0).unwrap();
-    assert_eq!(cg.pids(), vec![child.0]);
+    let child = Child::spawn_in(&cg);
+    assert!(
+        wait_for(|| in_every_dir(&cg, child.0)) && cg.pids() == vec![child.0],
+        "child {} not in {:?}: {:?}",
+        child.0,
+        cg.dirs,
+        cg.pids()
+    );
     cg.freeze().unwrap();
     assert!(cg.is_frozen());
     assert!(read(&dir.join("cgroup.events")).contains("frozen 1"));

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
-use super::{files, Cgroup, CgroupError};
+use super::{Cgroup, CgroupError, SelfJoin};
 
 impl Cgroup {
     /// The cgroup `specs` (runc's `--cgroup` values) name below this one; no spec is
@@ -52,19 +52,17 @@ impl Cgroup {
         Ok(out)
     }
 
-    /// Moves `pid` into every directory, saying which one failed in runc's words.
-    pub fn join(&self, pid: i32) -> Result<(), CgroupError> {
-        for d in &self.dirs {
-            if let Err(CgroupError::Io { path, source, .. }) = files::write(d, "cgroup.procs", pid)
-            {
-                return Err(CgroupError::Join(format!(
-                    "adding pid {pid} to cgroups: {}: {}",
-                    path.display(),
-                    errno_text(&source)
-                )));
-            }
-        }
-        Ok(())
+    /// Opens the ways into this cgroup for a new process ([`SelfJoin`]), saying
+    /// which one failed in runc's words.
+    pub fn open_join(&self) -> Result<SelfJoin, CgroupError> {
+        SelfJoin::open(self).map_err(|e| match e {
+            CgroupError::Io { path, source, .. } => CgroupError::Join(format!(
+                "adding the process to cgroups: {}: {}",
+                path.display(),
+                errno_text(&source)
+            )),
+            other => other,
+        })
     }
 }
 

@@ -10,6 +10,7 @@ use super::facts::KernelFacts;
 use super::messages::{FromInit, ToInit};
 use super::InitOptions;
 use super::{credentials, exec, fds, fields, filter};
+use crate::cgroups::SelfJoin;
 use crate::channel::Channel;
 use crate::procfs::ProcHandle;
 use crate::rootdir::RootfsDir;
@@ -22,10 +23,11 @@ pub(super) fn run(
     ch: Channel,
     joins: namespaces::Joins,
     opts: &InitOptions,
+    cgroup: &SelfJoin,
     fifo: &OwnedFd,
     facts: &KernelFacts,
 ) -> ! {
-    let err = match steps(&ch, joins, opts, fifo, facts) {
+    let err = match steps(&ch, joins, opts, cgroup, fifo, facts) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -55,6 +57,7 @@ fn steps(
     ch: &Channel,
     joins: namespaces::Joins,
     opts: &InitOptions,
+    cgroup: &SelfJoin,
     fifo: &OwnedFd,
     facts: &KernelFacts,
 ) -> Result<Infallible, String> {
@@ -78,6 +81,8 @@ fn steps(
         (ToInit::Go { idmap }, fds) => rootfs::PreparedSources::from_parts(idmap, fds),
         (other, _) => return Err(format!("unexpected message {other:?}")),
     };
+    // After the runtime applied execCPUAffinity.initial, before anything else.
+    cgroup.join_self_and_close()?;
     if b.makes_namespace(LinuxNamespaceType::User) {
         become_namespace_root()?;
     }

@@ -137,22 +137,18 @@ pub fn spawn(
         });
     }
 
-    // On a pure cgroup v2 host the init is born in its cgroup: no moment outside it.
-    let into = match (cgroup.mode, cgroup.unified_dir()) {
-        (crate::cgroups::Mode::V2, Some(dir)) => Some(
-            crate::rootdir::openat2(libc::AT_FDCWD, dir, libc::O_PATH | libc::O_DIRECTORY, 0, 0)
-                .map_err(sys("open cgroup"))?,
-        ),
-        _ => None,
+    // Born in its unified cgroup, and joining the v1 ones itself at `Go`: the runtime
+    // never writes its PID into cgroup.procs (see cgroups::SelfJoin).
+    let join =
+        crate::cgroups::SelfJoin::open(cgroup).map_err(|e| ProcessError::Runtime(e.to_string()))?;
+    let (pid, pidfd) = match clone::clone3(flags, join.clone_into()).map_err(sys("clone3"))? {
+        clone::Forked::Child => {
+            drop(ours);
+            init::run(theirs, joins, opts, &join, fifo, &facts)
+        }
+        clone::Forked::Parent { pid, pidfd } => (pid, pidfd),
     };
-    let (pid, pidfd) =
-        match clone::clone3(flags, into.as_ref().map(|f| f.as_fd())).map_err(sys("clone3"))? {
-            clone::Forked::Child => {
-                drop(ours);
-                init::run(theirs, joins, opts, fifo, &facts)
-            }
-            clone::Forked::Parent { pid, pidfd } => (pid, pidfd),
-        };
+    drop(join);
     drop(theirs);
     let init = Init {
         pid,
@@ -163,9 +159,7 @@ pub fn spawn(
         ch: &ours,
         opts,
         proc: &proc,
-        cgroup,
         console_socket,
-        placed: into.is_some(),
         netns: std::cell::OnceCell::new(),
     };
     match side.drive(init, obs) {
@@ -190,10 +184,7 @@ struct RuntimeSide<'a> {
     ch: &'a Channel,
     opts: &'a InitOptions<'a>,
     proc: &'a ProcHandle,
-    cgroup: &'a Cgroup,
     console_socket: Option<&'a OwnedFd>,
-    /// The init was born in its cgroup (CLONE_INTO_CGROUP).
-    placed: bool,
     /// The container's network namespace, once `linux.netDevices` were moved into it.
     netns: std::cell::OnceCell<OwnedFd>,
 }
@@ -225,12 +216,6 @@ impl RuntimeSide<'_> {
             fields::apply_initial(pid, self.opts.bundle.spec.process().as_ref())
                 .map_err(ProcessError::Runtime)
         );
-        if !self.placed {
-            tryf!(self
-                .cgroup
-                .add(pid)
-                .map_err(|e| ProcessError::Runtime(e.to_string())));
-        }
         tryf!(namespaces::write_id_maps(self.proc, pid, self.opts.bundle)
             .map_err(|e| ProcessError::Runtime(e.to_string())));
         let (idmap, idmap_fds) =

@@ -29,6 +29,8 @@ pub(super) struct Job<'a> {
     pub linux: Option<&'a crate::spec::Linux>,
     pub seccomp: Option<&'a crate::seccomp::Filter>,
     pub preserve_fds: u32,
+    /// The ways into the cgroup, opened by the runtime; the process joins at `Go`.
+    pub cgroup: &'a crate::cgroups::SelfJoin,
     /// The host's procfs, opened by the runtime before the clone.
     pub proc: &'a ProcHandle,
     pub facts: &'a KernelFacts,
@@ -102,6 +104,7 @@ fn steps(job: &Job) -> Result<Infallible, String> {
         Ok((other, _)) => return Err(format!("unexpected message {other:?}")),
         Err(e) => return Err(format!("waiting for the runtime: {e}")),
     }
+    job.cgroup.join_self_and_close()?;
     if job.shares_mounts {
         enter_root(job.rootfs)?;
     }

@@ -17,7 +17,7 @@ use messages::{FromExec, ToExec};
 
 use super::facts::KernelFacts;
 use super::{clone, Init, ProcessError};
-use crate::cgroups::{Cgroup, Mode};
+use crate::cgroups::Cgroup;
 use crate::channel::{self, Channel};
 use crate::pidfd::Pidfd;
 use crate::procfs::ProcHandle;
@@ -106,36 +106,35 @@ pub fn exec_into(opts: &ExecOptions, obs: &mut dyn ExecObserver) -> Result<Init,
             source: std::io::Error::last_os_error(),
         });
     }
-    let into = match (opts.cgroup.mode, opts.cgroup.unified_dir()) {
-        (Mode::V2, Some(dir)) => Some(
-            crate::rootdir::openat2(libc::AT_FDCWD, dir, libc::O_PATH | libc::O_DIRECTORY, 0, 0)
-                .map_err(sys("open cgroup"))?,
-        ),
-        _ => None,
-    };
+    // Born in its unified cgroup, joining the v1 ones itself at `Go` (cgroups::SelfJoin).
+    let join = opts
+        .cgroup
+        .open_join()
+        .map_err(|e| ProcessError::Runtime(e.to_string()))?;
     let empty = nix::sched::CloneFlags::empty();
-    let helper =
-        match clone::clone3(empty, into.as_ref().map(|f| f.as_fd())).map_err(sys("clone3"))? {
-            clone::Forked::Child => {
-                drop(ours);
-                let job = child::Job {
-                    ch: theirs,
-                    init: opts.init,
-                    flags,
-                    shares_mounts,
-                    rootfs: opts.rootfs,
-                    process: opts.process,
-                    linux: opts.linux,
-                    seccomp: opts.seccomp,
-                    preserve_fds: opts.preserve_fds,
-                    proc: &proc,
-                    facts: &facts,
-                };
-                child::helper(job)
-            }
-            clone::Forked::Parent { pid, .. } => pid,
-        };
+    let helper = match clone::clone3(empty, join.clone_into()).map_err(sys("clone3"))? {
+        clone::Forked::Child => {
+            drop(ours);
+            let job = child::Job {
+                ch: theirs,
+                init: opts.init,
+                flags,
+                shares_mounts,
+                rootfs: opts.rootfs,
+                process: opts.process,
+                linux: opts.linux,
+                seccomp: opts.seccomp,
+                preserve_fds: opts.preserve_fds,
+                cgroup: &join,
+                proc: &proc,
+                facts: &facts,
+            };
+            child::helper(job)
+        }
+        clone::Forked::Parent { pid, .. } => pid,
+    };
     drop(theirs);
+    drop(join);
     let got = receive(&ours);
     // The helper exits right after sending the pidfd (or its error).
     // SAFETY: reaping our own child.
@@ -153,7 +152,7 @@ pub fn exec_into(opts: &ExecOptions, obs: &mut dyn ExecObserver) -> Result<Init,
         pidfd,
         console: None,
     };
-    match drive(&ours, process, opts, into.is_some(), obs) {
+    match drive(&ours, process, opts, obs) {
         Ok(p) => Ok(p),
         Err((p, e)) => {
             let _ = p.pidfd.signal(libc::SIGKILL);
@@ -170,7 +169,6 @@ fn drive(
     ch: &Channel,
     mut p: Init,
     opts: &ExecOptions,
-    placed: bool,
     obs: &mut dyn ExecObserver,
 ) -> Result<Init, (Init, ProcessError)> {
     macro_rules! tryf {
@@ -181,14 +179,8 @@ fn drive(
             }
         };
     }
-    // execCPUAffinity.initial, on the new process before it joins the cgroup.
+    // execCPUAffinity.initial, on the new process before it joins the cgroup at `Go`.
     tryf!(super::fields::apply_initial(p.pid, Some(opts.process)).map_err(ProcessError::Runtime));
-    if !placed {
-        tryf!(opts
-            .cgroup
-            .join(p.pid)
-            .map_err(|e| ProcessError::Runtime(e.to_string())));
-    }
     tryf!(ch
         .send(&ToExec::Go, &[])
         .map_err(|source| ProcessError::Sys {

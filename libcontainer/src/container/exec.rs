@@ -291,5 +291,9 @@ pub fn read_process(path: &std::path::Path) -> Result<Process> {
         obj.entry("user")
             .or_insert_with(|| serde_json::json!({ "uid": 0, "gid": 0 }));
     }
-    serde_path_to_error::deserialize(v).map_err(|e| bad(&e).into())
+    // Plain serde first; the path-tracking one only to word an error (see spec::parse).
+    match serde_json::from_value(v.clone()) {
+        Ok(p) => Ok(p),
+        Err(_) => serde_path_to_error::deserialize(v).map_err(|e| bad(&e).into()),
+    }
 }

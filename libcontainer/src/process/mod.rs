@@ -10,6 +10,7 @@ mod fds;
 mod fields;
 mod filter;
 mod foreground;
+mod idle;
 mod init;
 mod messages;
 mod netdevs;

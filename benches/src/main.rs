@@ -212,6 +212,10 @@ fn main() -> ExitCode {
         Ok(text) => {
             // A closed stdout (`| head`) must not turn into a panic.
             let _ = std::io::stdout().write_all(text.as_bytes());
+            if sys::stop_requested() {
+                eprintln!("quai-bench: stopped by a signal; the results are partial");
+                return ExitCode::from(130);
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -232,6 +236,7 @@ fn bench(o: &Options) -> Result<String, String> {
     let (started, stamp) = outdir::utc_stamps(std::time::SystemTime::now());
     let out_dir = o.out.clone().unwrap_or_else(|| outdir::default_dir(&stamp));
     sys::become_subreaper().map_err(|e| format!("PR_SET_CHILD_SUBREAPER: {e}"))?;
+    sys::stop_on_signals();
     let quai = quai_path(o)?;
     let scratch = TempDir::new_in(&std::env::temp_dir(), "quai-bench")
         .map_err(|e| format!("temp dir: {e}"))?;
@@ -259,10 +264,13 @@ fn bench(o: &Options) -> Result<String, String> {
         o.runs
     ));
     cycles(o, &mut entries, &mut bundle, &cgroups, scratch.path());
-    if o.scale {
+    if o.scale && !sys::stop_requested() {
         parallel_rounds(o, &mut entries, &bundle, &cgroups, scratch.path());
         for e in entries.iter_mut() {
             let Some(rt) = &e.rt else { continue };
+            if sys::stop_requested() {
+                break;
+            }
             phase(&format!(
                 "{}: list and state with {} then {} created containers",
                 rt.name, o.sizes.small, o.sizes.large
@@ -286,6 +294,9 @@ fn bench(o: &Options) -> Result<String, String> {
     if o.memory_search {
         for e in entries.iter_mut() {
             let Some(rt) = &e.rt else { continue };
+            if sys::stop_requested() {
+                break;
+            }
             phase(&format!(
                 "{}: smallest memory limit `run` starts under",
                 rt.name
@@ -303,7 +314,13 @@ fn bench(o: &Options) -> Result<String, String> {
             e.result.leftover_state = rt.leftover_state();
         }
     }
-    let cgroup_problems = cgroups.clean();
+    sys::reap_exited();
+    let mut cgroup_problems = cgroups.clean();
+    for pid in procs::our_children() {
+        cgroup_problems.push(format!(
+            "process {pid} left running (a child of the benchmark)"
+        ));
+    }
     let results: Vec<RuntimeResult> = entries.into_iter().map(|e| e.result).collect();
     let verdicts = targets::evaluate(
         &targets::issue_18(&o.sizes),
@@ -322,6 +339,7 @@ fn bench(o: &Options) -> Result<String, String> {
         results,
         verdicts,
         host: Host::probe(),
+        interrupted: sys::stop_requested(),
         options: options_json(o, &quai),
         cgroup_problems,
     };
@@ -362,6 +380,9 @@ fn warm_up(
 ) {
     let mut warm_errors: Vec<Vec<String>> = vec![Vec::new(); entries.len()];
     for round in 0..o.warmup {
+        if sys::stop_requested() {
+            break;
+        }
         for (e, errors) in entries.iter_mut().zip(warm_errors.iter_mut()) {
             let Some(rt) = &e.rt else { continue };
             let tag = format!("w{round}");
@@ -396,6 +417,9 @@ fn cycles(
     let progress = std::io::stderr().is_terminal();
     let n = entries.len();
     for i in 0..o.runs {
+        if sys::stop_requested() {
+            break;
+        }
         for k in 0..n {
             let e = &mut entries[(i + k) % n];
             let Some(rt) = &e.rt else { continue };
@@ -427,6 +451,9 @@ fn parallel_rounds(
 ) {
     let n = entries.len();
     for round in 0..o.rounds {
+        if sys::stop_requested() {
+            break;
+        }
         phase(&format!(
             "{} creates in parallel, round {}/{}",
             o.sizes.parallel,

@@ -16,6 +16,9 @@ pub fn write(r: &Report) -> String {
          round-robin; ratios are medians over {}'s median. Kernel {}, {} CPUs, hugetlb {}.\n",
         r.started, r.runs, r.warmup, r.baseline, r.host.kernel, r.host.cpus, r.host.hugetlb
     ));
+    if r.interrupted {
+        out.push_str("\n**Interrupted** by a signal: the figures are partial.\n");
+    }
     if r.smoke {
         out.push_str("\n**Smoke run**: small sizes and few samples; the figures mean little.\n");
     }

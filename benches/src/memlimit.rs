@@ -104,6 +104,9 @@ pub fn smallest_limit(
     let with_swap = accounts_swap();
     let mut n = 0;
     let found = search(plan, |kib| {
+        if sys::stop_requested() {
+            return false;
+        }
         n += 1;
         let id = format!("{}-mem-{n}", rt.name);
         let bytes = kib * 1024;

@@ -73,6 +73,8 @@ pub struct Report {
     pub verdicts: Vec<Verdict>,
     /// The host.
     pub host: Host,
+    /// Stopped by SIGINT/SIGTERM before the end: the figures are partial.
+    pub interrupted: bool,
     /// Options as given, for results.json.
     pub options: Value,
     /// Cgroups a runtime left behind, or that could not be removed.
@@ -155,14 +157,16 @@ pub fn table(r: &Report) -> String {
     }
     out.push_str("\nissue 18 targets (quai against the baseline; reported, not enforced):\n");
     for v in &r.verdicts {
-        out.push_str(&format!(
-            "  {:<4} {:<36} {:<34} {}\n",
+        let line = format!(
+            "  {:<4} {:<36} {:<34} {}",
             v.word(),
             v.target.label,
             v.threshold,
             v.ratio
                 .map_or(v.note.clone(), |x| format!("{x:.2}x {}", v.note))
-        ));
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
     }
     out
 }
@@ -228,6 +232,7 @@ pub fn json(r: &Report) -> Value {
         "runs": r.runs,
         "warmup": r.warmup,
         "smoke": r.smoke,
+        "interrupted": r.interrupted,
         "sizes": {
             "parallel": r.sizes.parallel,
             "list_state_small": r.sizes.small,
@@ -292,6 +297,7 @@ pub mod tests {
             results,
             verdicts,
             host: Host::default(),
+            interrupted: false,
             options: json!({}),
             cgroup_problems: Vec::new(),
         }

@@ -35,7 +35,7 @@ pub fn parallel_round(
         .map(|(id, dir)| argv(&["create", "--bundle", dir, id]))
         .collect();
     let start = Instant::now();
-    let created = pool(rt, &creates, n.max(1), "par-create");
+    let created = pool(rt, &creates, n.max(1), "par-create", true);
     let create_wall = start.elapsed();
     let failed: Vec<&String> = created.iter().filter_map(|r| r.as_ref().err()).collect();
     let first_error = failed.first().map(|e| e.to_string());
@@ -46,7 +46,7 @@ pub fn parallel_round(
         .map(|id| argv(&["delete", "--force", id]))
         .collect();
     let start = Instant::now();
-    let deleted = pool(rt, &deletes, n.max(1), "par-delete");
+    let deleted = pool(rt, &deletes, n.max(1), "par-delete", false);
     let delete_wall = start.elapsed();
     for (id, r) in ids.iter().zip(&deleted) {
         if r.is_err() {
@@ -84,7 +84,10 @@ pub fn population(
         .map(|id| argv(&["delete", "--force", id]))
         .collect();
     let mut problems = Vec::new();
-    for (id, r) in ids.iter().zip(pool(rt, &deletes, POOL_WIDTH, "pop-delete")) {
+    for (id, r) in ids
+        .iter()
+        .zip(pool(rt, &deletes, POOL_WIDTH, "pop-delete", false))
+    {
         // A container whose create failed is not there to delete: only say so if it was.
         if let Err(e) = r {
             if rt.leftover_state().iter().any(|s| s == id) {
@@ -124,11 +127,14 @@ fn fill_and_measure(
             .zip(&dirs)
             .map(|(id, dir)| argv(&["create", "--bundle", dir, id]))
             .collect();
-        for r in pool(rt, &creates, POOL_WIDTH, "pop-create") {
+        for r in pool(rt, &creates, POOL_WIDTH, "pop-create", true) {
             r?;
         }
         present = count.max(present);
         for i in 0..reps {
+            if sys::stop_requested() {
+                return Err("stopped by a signal".into());
+            }
             samples.push((list_key, ms(rt.timed(&["list"])?.elapsed)));
             // Spread the `state`s over the population, as an engine's polling would.
             let id = &ids[(i * 7919) % present.max(1)];
@@ -164,15 +170,21 @@ fn argv(args: &[&str]) -> Vec<String> {
 }
 
 /// Runs every command with at most `width` at a time; results in command order.
+/// With `stoppable`, a SIGINT/SIGTERM stops it starting more (never for deletes).
 fn pool(
     rt: &Runtime,
     commands: &[Vec<String>],
     width: usize,
     slot: &str,
+    stoppable: bool,
 ) -> Vec<Result<Timed, String>> {
     let mut results: Vec<Option<Result<Timed, String>>> = vec![None; commands.len()];
     let mut running: VecDeque<(usize, Spawned)> = VecDeque::new();
     for (i, args) in commands.iter().enumerate() {
+        if stoppable && sys::stop_requested() {
+            results[i] = Some(Err("stopped by a signal".into()));
+            continue;
+        }
         if running.len() >= width {
             if let Some((j, s)) = running.pop_front() {
                 results[j] = Some(s.finish(DEFAULT_TIMEOUT));

@@ -1,12 +1,14 @@
 //! The system calls std does not offer: `wait4` (for a child's peak RSS),
 //! `prctl(PR_SET_CHILD_SUBREAPER)`, a non-blocking `waitpid(-1)`, and pidfds (to wait
-//! for a child with a deadline and kill it by its fd, never by a reusable pid).
+//! for a child with a deadline and kill it by its fd, never by a reusable pid), and a
+//! SIGINT/SIGTERM handler that asks the run to stop and clean up.
 //!
 //! The benchmark is std + serde_json only, so these are declared here by hand.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::raw::{c_int, c_long, c_short, c_uint, c_ulong};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 const PR_SET_CHILD_SUBREAPER: c_int = 36;
@@ -14,7 +16,11 @@ const WNOHANG: c_int = 1;
 const SYS_PIDFD_SEND_SIGNAL: c_long = 424;
 const SYS_PIDFD_OPEN: c_long = 434;
 const POLLIN: c_short = 1;
+const SIGINT: c_int = 2;
 const SIGKILL: c_int = 9;
+const SIGTERM: c_int = 15;
+
+static STOP: AtomicBool = AtomicBool::new(false);
 
 #[repr(C)]
 struct PollFd {
@@ -45,6 +51,26 @@ extern "C" {
     fn prctl(option: c_int, ...) -> c_int;
     fn syscall(number: c_long, ...) -> c_long;
     fn poll(fds: *mut PollFd, nfds: c_ulong, timeout: c_int) -> c_int;
+    fn signal(signum: c_int, handler: extern "C" fn(c_int)) -> usize;
+}
+
+extern "C" fn on_stop_signal(_: c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// From now on SIGINT and SIGTERM only ask the run to stop: it finishes the command in
+/// flight, deletes its containers and removes its cgroups, then reports what it has.
+pub fn stop_on_signals() {
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        signal(SIGINT, on_stop_signal);
+        signal(SIGTERM, on_stop_signal);
+    }
+}
+
+/// Whether SIGINT or SIGTERM has come.
+pub fn stop_requested() -> bool {
+    STOP.load(Ordering::SeqCst)
 }
 
 /// A pidfd of one child: readable once the child has exited (before it is reaped).

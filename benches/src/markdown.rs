@@ -181,8 +181,12 @@ fn memory(r: &Report, out: &mut String) {
         out.push_str(&format!(
             "| {} | {} | {} |\n",
             res.name,
-            s.found_kib
-                .map_or("none (failed at the start value)".into(), |k| k.to_string()),
+            match (s.found_kib, s.confirmed) {
+                (None, _) => "none (failed at the start value)".to_string(),
+                (Some(k), true) => k.to_string(),
+                (Some(k), false) =>
+                    format!("{k} (unconfirmed: passed and failed at random above the edge)"),
+            },
             tries.join(" ")
         ));
     }

@@ -12,8 +12,9 @@ use std::time::Duration;
 
 /// How long one `run` under a tight limit may take (an OOM-killed runtime can stall).
 const RUN_TIMEOUT: Duration = Duration::from_secs(30);
-/// How many times the confirmation may move the value up before giving up.
-const MAX_RAISES: usize = 4;
+/// How many times the confirmation may move the value up (by an eighth each time,
+/// 2.6x in all) before giving up and reporting the start value.
+const MAX_RAISES: usize = 8;
 
 /// Where the search starts and how fine it is.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -31,6 +32,9 @@ pub struct Plan {
 pub struct Search {
     /// The smallest confirmed limit, if even the start succeeded.
     pub found_kib: Option<u64>,
+    /// Whether every confirmation passed at `found_kib` (false: the runtime passed and
+    /// failed at random over the whole raised range, and the start value is reported).
+    pub confirmed: bool,
     /// Every `(limit, succeeded)` tried, in order.
     pub tries: Vec<(u64, bool)>,
 }
@@ -40,6 +44,7 @@ impl Search {
     pub fn to_json(&self) -> Value {
         json!({
             "found_kib": self.found_kib,
+            "confirmed": self.confirmed,
             "tries": self.tries.iter().map(|(kib, ok)| json!({"limit_kib": kib, "ok": ok})).collect::<Vec<_>>(),
         })
     }
@@ -59,6 +64,7 @@ pub fn search(plan: &Plan, mut ok: impl FnMut(u64) -> bool) -> Search {
     if !attempt(top * step, &mut tries) {
         return Search {
             found_kib: None,
+            confirmed: false,
             tries,
         };
     }
@@ -73,19 +79,19 @@ pub fn search(plan: &Plan, mut ok: impl FnMut(u64) -> bool) -> Search {
         }
     }
     // Noise near the edge: every confirmation must pass, or move up and confirm again.
-    let mut raise = 1;
     for _ in 0..=MAX_RAISES {
         if hi >= top || (0..plan.confirmations).all(|_| attempt(hi * step, &mut tries)) {
             return Search {
                 found_kib: Some(hi.min(top) * step),
+                confirmed: true,
                 tries,
             };
         }
-        hi += raise;
-        raise *= 2;
+        hi += hi.div_ceil(8);
     }
     Search {
         found_kib: Some(top * step),
+        confirmed: false,
         tries,
     }
 }
@@ -181,8 +187,21 @@ mod tests {
             }
             kib >= 500
         });
-        assert_eq!(s.found_kib, Some(528));
-        assert_eq!(&s.tries[s.tries.len() - 2..], &[(528, true), (528, true)]);
+        // 512 KiB plus an eighth.
+        assert_eq!(s.found_kib, Some(576));
+        assert!(s.confirmed);
+        assert_eq!(&s.tries[s.tries.len() - 2..], &[(576, true), (576, true)]);
+    }
+
+    #[test]
+    fn endless_noise_reports_the_start_unconfirmed() {
+        let mut n = 0;
+        let s = search(&plan(2), |kib| {
+            n += 1;
+            kib == 65536 || (kib >= 500 && n % 2 == 0)
+        });
+        assert_eq!(s.found_kib, Some(65536));
+        assert!(!s.confirmed);
     }
 
     #[test]

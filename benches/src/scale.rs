@@ -48,8 +48,13 @@ pub fn parallel_round(
     let start = Instant::now();
     let deleted = pool(rt, &deletes, n.max(1), "par-delete", false);
     let delete_wall = start.elapsed();
-    for (id, r) in ids.iter().zip(&deleted) {
-        if r.is_err() {
+    let mut first_error = first_error;
+    for ((id, d), c) in ids.iter().zip(&deleted).zip(&created) {
+        // Every failed delete is retried; it is an error only if the create succeeded.
+        if let Err(e) = d {
+            if c.is_ok() {
+                first_error.get_or_insert_with(|| format!("delete: {e}"));
+            }
             rt.force_delete(id);
         }
     }

@@ -314,13 +314,14 @@ fn bench(o: &Options) -> Result<String, String> {
             e.result.leftover_state = rt.leftover_state();
         }
     }
-    sys::reap_exited();
+    let leftover_procs = procs::end_leftovers();
     let mut cgroup_problems = cgroups.clean();
-    for pid in procs::our_children() {
-        cgroup_problems.push(format!(
-            "process {pid} left running (a child of the benchmark)"
-        ));
-    }
+    let host_dirty: Vec<String> = cgroup_problems
+        .iter()
+        .filter(|p| p.starts_with("cannot remove"))
+        .cloned()
+        .collect();
+    cgroup_problems.extend(leftover_procs);
     let results: Vec<RuntimeResult> = entries.into_iter().map(|e| e.result).collect();
     let verdicts = targets::evaluate(
         &targets::issue_18(&o.sizes),
@@ -351,7 +352,7 @@ fn bench(o: &Options) -> Result<String, String> {
         }
     }
     for p in &report.cgroup_problems {
-        text += &format!("cgroup {p}\n");
+        text += &format!("cleanup: {p}\n");
     }
     if report.cgroup_problems.is_empty() {
         text += "cgroups: every /sys/fs/cgroup/*/quai-bench directory this run made is gone\n";
@@ -364,6 +365,13 @@ fn bench(o: &Options) -> Result<String, String> {
     if let Some(path) = &o.json {
         std::fs::copy(&files[0], path).map_err(|e| format!("write {}: {e}", path.display()))?;
         text += &format!("JSON written to {}\n", path.display());
+    }
+    if !host_dirty.is_empty() {
+        let _ = std::io::stdout().write_all(text.as_bytes());
+        return Err(format!(
+            "the host is not as it was: {}",
+            host_dirty.join("; ")
+        ));
     }
     // The scratch and state directories go when this returns, before anything is printed.
     Ok(text)

@@ -108,7 +108,7 @@ pub fn write(r: &Report) -> String {
     }
 
     if !r.cgroup_problems.is_empty() {
-        out.push_str("\n## Cgroups left behind\n\n");
+        out.push_str("\n## Left behind by a runtime (removed or ended by the harness)\n\n");
         for p in &r.cgroup_problems {
             out.push_str(&format!("- {}\n", cell(p)));
         }

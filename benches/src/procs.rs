@@ -53,6 +53,32 @@ pub fn our_children() -> Vec<u32> {
         .collect()
 }
 
+/// Ends every process still our child at the end of the run (a runtime's process that
+/// outlived its container: ours to end, by pidfd) and says what each was.
+pub fn end_leftovers() -> Vec<String> {
+    sys::reap_exited();
+    let mut ended = Vec::new();
+    for pid in our_children() {
+        let cmdline = fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|b| {
+                String::from_utf8_lossy(&b)
+                    .replace('\0', " ")
+                    .trim()
+                    .to_string()
+            })
+            .unwrap_or_default();
+        if let Ok(fd) = PidFd::open(pid) {
+            let _ = fd.kill();
+            let _ = fd.wait_exit(Duration::from_secs(5));
+        }
+        let _ = sys::wait_child(pid);
+        ended.push(format!(
+            "process {pid} ({cmdline}) was left running; killed"
+        ));
+    }
+    ended
+}
+
 fn parent_of(pid: u32) -> Option<u32> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may hold spaces and parentheses: fields follow the last ')'.

@@ -13,8 +13,16 @@ pub fn write(r: &Report) -> String {
     out.push_str(&format!("# Benchmark: {}\n\n", names.join(", ")));
     out.push_str(&format!(
         "Started {}. {} measured cycles per runtime after {} warm-up (discarded), interleaved \
-         round-robin; ratios are medians over {}'s median. Kernel {}, {} CPUs, hugetlb {}.\n",
-        r.started, r.runs, r.warmup, r.baseline, r.host.kernel, r.host.cpus, r.host.hugetlb
+         round-robin; ratios are medians over {}'s median. Kernel {}, {} CPUs, hugetlb {}, \
+         load average at the end {}.\n",
+        r.started,
+        r.runs,
+        r.warmup,
+        r.baseline,
+        r.host.kernel,
+        r.host.cpus,
+        r.host.hugetlb,
+        r.host.loadavg
     ));
     if r.interrupted {
         out.push_str("\n**Interrupted** by a signal: the figures are partial.\n");

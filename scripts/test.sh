@@ -52,3 +52,8 @@ scripts/runc-bats.sh target/debug/quai
 # runc passes here and quai fails, fails CI.
 step "OCI runtime-tools validation (scripts/runtime-tools.sh)"
 scripts/runtime-tools.sh target/debug/quai
+# The benchmark harness end to end at CI sizes (debug build, about 10 s): quai, runc and
+# crun with every issue-18 figure; hugetlb moved for crun and given back, and the host
+# checked to be as it was (no cgroups under quai-bench). Thresholds are not enforced.
+step "benchmark harness smoke run (scripts/bench.sh --smoke)"
+scripts/bench.sh --smoke --out target/bench-results/smoke

@@ -1,5 +1,6 @@
-//! The benchmark's scratch directory and its one bundle: a busybox-static rootfs
-//! running `true`, with a config from `quai spec`.
+//! The benchmark's scratch directory and its bundle: a busybox-static rootfs running
+//! `true`, with a config from `quai spec`. Containers created at the same time each get
+//! a bundle directory of their own ([`Bundle::write_variant`]) that shares the rootfs.
 
 use serde_json::Value;
 use std::fs;
@@ -93,6 +94,26 @@ impl Bundle {
     /// Gives every container this `linux.seccomp` (an engine's default profile).
     pub fn set_seccomp(&mut self, profile: Value) {
         self.config["linux"]["seccomp"] = profile;
+    }
+
+    /// Writes `<dir>/config.json`: this config with the given `cgroupsPath`, the shared
+    /// rootfs by its absolute path, and `edit` applied; returns `dir` for `--bundle`.
+    pub fn write_variant(
+        &self,
+        dir: &Path,
+        cgroups_path: &str,
+        edit: impl FnOnce(&mut Value),
+    ) -> Result<String, String> {
+        let mut config = self.config.clone();
+        config["linux"]["cgroupsPath"] = Value::from(cgroups_path);
+        let rootfs = self.dir.join("rootfs");
+        config["root"]["path"] = Value::from(rootfs.to_string_lossy().into_owned());
+        edit(&mut config);
+        fs::create_dir_all(dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
+        let text = serde_json::to_string_pretty(&config).map_err(|e| e.to_string())?;
+        fs::write(dir.join("config.json"), text)
+            .map_err(|e| format!("write {}/config.json: {e}", dir.display()))?;
+        Ok(dir.to_string_lossy().into_owned())
     }
 
     /// Writes config.json with the given `cgroupsPath` for the next container.

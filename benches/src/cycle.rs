@@ -1,52 +1,24 @@
-//! One measured container life per runtime: `run` end to end, then the separate
-//! `create`, `start`, `delete --force` calls an engine makes, with memory read
-//! while the container sits created; then `exec /bin/true` into a running container.
+//! One measured container life per runtime: `run` end to end; then the separate
+//! `create`, `state`, `start`, `delete --force` calls an engine makes, with memory read
+//! while the container sits created; then `exec /bin/true` into a running container
+//! and `kill <id> KILL` of it.
 
 use crate::bundle::Bundle;
 use crate::cgroups::CgroupScope;
+use crate::measures as m;
 use crate::procs;
-use crate::runtime::Runtime;
-use crate::sys;
+use crate::runtime::{Runtime, Timed};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-/// What the benchmark reports, in table order.
-pub struct Measure {
-    /// JSON key.
-    pub key: &'static str,
-    /// Table label.
-    pub label: &'static str,
-    /// Unit of the samples.
-    pub unit: &'static str,
-}
+/// One value per measure key.
+pub type Sample = Vec<(&'static str, f64)>;
 
-/// Every measure; a [`Sample`] holds one value for each, in this order.
-pub const MEASURES: [Measure; 11] = [
-    m("run_ms", "run (create+start+wait+delete)", "ms"),
-    m("create_ms", "create", "ms"),
-    m("start_ms", "start", "ms"),
-    m("exit_wait_ms", "start returned -> process exited", "ms"),
-    m("delete_ms", "delete --force (stopped)", "ms"),
-    m("create_peak_rss_kib", "create: peak RSS of runtime", "KiB"),
-    m("run_peak_rss_kib", "run: peak RSS of runtime", "KiB"),
-    m("init_rss_kib", "created: init VmRSS", "KiB"),
-    m("init_anon_kib", "created: init RssAnon", "KiB"),
-    m("others_rss_kib", "created: other runtime procs RSS", "KiB"),
-    m("exec_ms", "exec /bin/true (running container)", "ms"),
-];
-
-const fn m(key: &'static str, label: &'static str, unit: &'static str) -> Measure {
-    Measure { key, label, unit }
-}
-
-/// One value per entry of [`MEASURES`].
-pub type Sample = [f64; MEASURES.len()];
-
-/// How long an exited container's init may take to disappear.
+/// How long an exited or killed container's init may take to disappear.
 const INIT_EXIT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Runs one full cycle of `rt`: `run`, then create/start/delete.
+/// Runs one full cycle of `rt`: `run`, create/state/start/delete, then exec and kill.
 pub fn measure(
     rt: &Runtime,
     bundle: &mut Bundle,
@@ -81,41 +53,67 @@ pub fn measure(
     let set = bundle.set_cgroups_path(&cgroups.cgroups_path(&id));
     bundle.set_args(&["true"]);
     set?;
-    let exec = exec_into_running(rt, &bundle_dir, &id);
+    let pid_file = scratch.join(format!("{id}.pid"));
+    let pid_arg = pid_file.to_string_lossy().into_owned();
+    let exec = exec_and_kill(rt, &bundle_dir, &pid_arg, &id);
+    let _ = std::fs::remove_file(&pid_file);
     rt.force_delete(&id);
-    let exec = exec?;
+    let (exec, kill) = exec?;
 
-    Ok([
-        ms(run.elapsed),
-        ms(life.create.elapsed),
-        ms(life.start.elapsed),
-        ms(life.exit_wait),
-        ms(life.delete.elapsed),
-        life.create.maxrss_kib as f64,
-        run.maxrss_kib as f64,
-        life.init.vm_rss_kib as f64,
-        life.init.anon_kib as f64,
-        life.others_rss_kib as f64,
-        ms(exec.elapsed),
+    let cycle = life.create.elapsed + life.start.elapsed + life.delete.elapsed;
+    Ok(vec![
+        (m::RUN, ms(run.elapsed)),
+        (m::CYCLE, ms(cycle)),
+        (m::CREATE, ms(life.create.elapsed)),
+        (m::START, ms(life.start.elapsed)),
+        (m::STATE, ms(life.state.elapsed)),
+        (m::KILL, ms(kill.elapsed)),
+        (m::DELETE, ms(life.delete.elapsed)),
+        (m::EXEC, ms(exec.elapsed)),
+        (m::EXIT_WAIT, ms(life.exit_wait)),
+        (m::CREATE_RSS, life.create.maxrss_kib as f64),
+        (m::EXEC_RSS, exec.maxrss_kib as f64),
+        (m::RUN_RSS, run.maxrss_kib as f64),
+        (m::INIT_RSS, life.init.vm_rss_kib as f64),
+        (m::INIT_ANON, life.init.anon_kib as f64),
+        (m::OTHERS_RSS, life.others_rss_kib as f64),
     ])
 }
 
-/// `run -d` a sleeping container, then time `exec <id> /bin/true` into it (the health
-/// check and `docker exec` path: an engine waits for the exec'd process to exit).
-fn exec_into_running(
+/// `run -d` a sleeping container, time `exec <id> /bin/true` into it (the health
+/// check and `docker exec` path: an engine waits for the exec'd process to exit),
+/// then time `kill <id> KILL` and wait for the container's process to die, as an
+/// engine's `stop` does.
+fn exec_and_kill(
     rt: &Runtime,
     bundle_dir: &str,
+    pid_file: &str,
     id: &str,
-) -> Result<crate::runtime::Timed, String> {
-    rt.timed(&["run", "--detach", "--bundle", bundle_dir, id])?;
-    rt.timed(&["exec", id, "/bin/true"])
+) -> Result<(Timed, Timed), String> {
+    rt.timed(&[
+        "run",
+        "--detach",
+        "--bundle",
+        bundle_dir,
+        "--pid-file",
+        pid_file,
+        id,
+    ])?;
+    let init = read_pid(pid_file)?;
+    let exec = rt.timed(&["exec", id, "/bin/true"])?;
+    let kill = rt.timed(&["kill", id, "KILL"])?;
+    match procs::wait_exit(init, INIT_EXIT_TIMEOUT)? {
+        Some(code) if code != 128 + 9 => Err(format!("killed container process exited {code}")),
+        _ => Ok((exec, kill)),
+    }
 }
 
 struct Life {
-    create: crate::runtime::Timed,
-    start: crate::runtime::Timed,
+    create: Timed,
+    state: Timed,
+    start: Timed,
     exit_wait: Duration,
-    delete: crate::runtime::Timed,
+    delete: Timed,
     init: procs::Rss,
     others_rss_kib: u64,
 }
@@ -128,11 +126,7 @@ fn lifecycle(
     cgroups_path: &str,
 ) -> Result<Life, String> {
     let create = rt.timed(&["create", "--bundle", bundle_dir, "--pid-file", pid_file, id])?;
-    let text = std::fs::read_to_string(pid_file).map_err(|e| format!("read pid file: {e}"))?;
-    let init: u32 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("pid file holds {text:?}"))?;
+    let init = read_pid(pid_file)?;
     let init_rss = procs::rss(init).ok_or_else(|| format!("init {init} gone after create"))?;
     // Anything besides the init that the runtime left running: in the container's
     // cgroup, or orphaned to us (we are the subreaper, as an engine's shim is).
@@ -147,13 +141,18 @@ fn lifecycle(
         .map(|r| r.vm_rss_kib)
         .sum();
 
+    let state = rt.timed(&["state", id])?;
     let start = rt.timed(&["start", id])?;
     let waited = std::time::Instant::now();
-    wait_init(init)?;
+    match procs::wait_exit(init, INIT_EXIT_TIMEOUT)? {
+        Some(code) if code != 0 => return Err(format!("container process exited {code}")),
+        _ => {}
+    }
     let exit_wait = waited.elapsed();
     let delete = rt.timed(&["delete", "--force", id])?;
     Ok(Life {
         create,
+        state,
         start,
         exit_wait,
         delete,
@@ -162,17 +161,15 @@ fn lifecycle(
     })
 }
 
-/// Waits for the container's process to exit, as the engine would before `delete`.
-fn wait_init(init: u32) -> Result<(), String> {
-    match sys::wait_child(init) {
-        Ok(r) if r.code == 0 => Ok(()),
-        Ok(r) => Err(format!("container process exited {}", r.code)),
-        // Not our child (a runtime that keeps its own parent alive): watch /proc.
-        Err(_) if procs::wait_gone(init, INIT_EXIT_TIMEOUT) => Ok(()),
-        Err(e) => Err(format!("container init {init} did not exit: {e}")),
-    }
+/// The pid a runtime wrote to `--pid-file`.
+pub fn read_pid(pid_file: &str) -> Result<u32, String> {
+    let text = std::fs::read_to_string(pid_file).map_err(|e| format!("read pid file: {e}"))?;
+    text.trim()
+        .parse()
+        .map_err(|_| format!("pid file holds {text:?}"))
 }
 
-fn ms(d: Duration) -> f64 {
+/// Milliseconds of a duration.
+pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }

@@ -1,6 +1,7 @@
 //! What stays in memory while a container sits created: its init, and any other
 //! runtime process left behind (a monitor, a helper that did not exit).
 
+use crate::sys::{self, PidFd};
 use std::fs;
 use std::time::{Duration, Instant};
 
@@ -52,6 +53,32 @@ pub fn our_children() -> Vec<u32> {
         .collect()
 }
 
+/// Ends every process still our child at the end of the run (a runtime's process that
+/// outlived its container: ours to end, by pidfd) and says what each was.
+pub fn end_leftovers() -> Vec<String> {
+    sys::reap_exited();
+    let mut ended = Vec::new();
+    for pid in our_children() {
+        let cmdline = fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|b| {
+                String::from_utf8_lossy(&b)
+                    .replace('\0', " ")
+                    .trim()
+                    .to_string()
+            })
+            .unwrap_or_default();
+        if let Ok(fd) = PidFd::open(pid) {
+            let _ = fd.kill();
+            let _ = fd.wait_exit(Duration::from_secs(5));
+        }
+        let _ = sys::wait_child(pid);
+        ended.push(format!(
+            "process {pid} ({cmdline}) was left running; killed"
+        ));
+    }
+    ended
+}
+
 fn parent_of(pid: u32) -> Option<u32> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may hold spaces and parentheses: fields follow the last ')'.
@@ -64,7 +91,31 @@ fn parent_of(pid: u32) -> Option<u32> {
     fields.next()?.parse().ok()
 }
 
-/// Waits until `pid` no longer exists (for an init that is not our child).
+/// Waits up to `timeout` for a container's process to exit, and reaps it when it is
+/// our child (we are the subreaper, so an init normally is): `Some(exit code)` then,
+/// `None` when it was not ours to reap (a runtime that keeps its own parent alive).
+pub fn wait_exit(pid: u32, timeout: Duration) -> Result<Option<i32>, String> {
+    let exited = match PidFd::open(pid) {
+        Ok(fd) => fd
+            .wait_exit(timeout)
+            .map_err(|e| format!("poll pidfd of {pid}: {e}"))?,
+        // Already gone and reaped by someone else.
+        Err(_) => true,
+    };
+    if !exited {
+        return Err(format!(
+            "container process {pid} did not exit within {timeout:?}"
+        ));
+    }
+    match sys::wait_child(pid) {
+        Ok(r) => Ok(Some(r.code)),
+        // Not our child: its parent reaps it; make sure it is gone.
+        Err(_) if wait_gone(pid, timeout) => Ok(None),
+        Err(e) => Err(format!("container process {pid} did not go away: {e}")),
+    }
+}
+
+/// Waits until `pid` no longer exists (for a process that is not our child).
 pub fn wait_gone(pid: u32, timeout: Duration) -> bool {
     let start = Instant::now();
     while start.elapsed() < timeout {

@@ -1,12 +1,16 @@
-//! One runtime under test and the timed invocation of its commands.
+//! One runtime under test and the timed invocation of its commands, each with a
+//! deadline: a runtime that hangs is killed (through its pidfd) and reported.
 
-use crate::sys;
+use crate::sys::{self, PidFd};
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A runtime binary with its own state root and output file.
+/// How long one runtime command may take before it is killed and counted as failed.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A runtime binary with its own state root and output files.
 pub struct Runtime {
     /// Short name used in ids, cgroup paths and the report (`quai`, `runc`, `crun`).
     pub name: String,
@@ -15,7 +19,7 @@ pub struct Runtime {
     /// First line of `--version`.
     pub version: String,
     root: PathBuf,
-    output: PathBuf,
+    scratch: PathBuf,
 }
 
 /// One finished command: wall time from spawn to reap, and its peak RSS.
@@ -27,12 +31,23 @@ pub struct Timed {
     pub maxrss_kib: u64,
 }
 
+/// A runtime command started and not yet reaped.
+pub struct Spawned {
+    label: String,
+    pid: u32,
+    pidfd: PidFd,
+    start: Instant,
+    output: PathBuf,
+}
+
 impl Runtime {
     /// Describes `name` at `path`, with its state root under `roots` and its output
-    /// file under `scratch`.
+    /// files under `scratch`.
     pub fn new(name: &str, path: PathBuf, roots: &Path, scratch: &Path) -> Result<Runtime, String> {
         let root = roots.join(format!("root-{name}"));
         fs::create_dir(&root).map_err(|e| format!("mkdir {}: {e}", root.display()))?;
+        let scratch = scratch.join(format!("output-{name}"));
+        fs::create_dir(&scratch).map_err(|e| format!("mkdir {}: {e}", scratch.display()))?;
         let version = Command::new(&path)
             .arg("--version")
             .output()
@@ -46,17 +61,29 @@ impl Runtime {
             path,
             version,
             root,
-            output: scratch.join(format!("output-{name}")),
+            scratch,
         })
     }
 
     /// Runs `<runtime> --root R <args>` and times it; any non-zero exit is an error
     /// carrying the runtime's own words.
+    pub fn timed(&self, args: &[&str]) -> Result<Timed, String> {
+        self.timed_within(args, DEFAULT_TIMEOUT)
+    }
+
+    /// [`Runtime::timed`] with its own deadline.
+    pub fn timed_within(&self, args: &[&str], timeout: Duration) -> Result<Timed, String> {
+        self.spawn(args, "output")?.finish(timeout)
+    }
+
+    /// Starts `<runtime> --root R <args>` with stdout and stderr in the output file
+    /// `slot` (one per command running at the same time), without waiting for it.
     ///
     /// Output goes to a file, not a pipe: after `create` the container's init still
     /// holds the runtime's stdio, so reading a pipe to its end would wait for the init.
-    pub fn timed(&self, args: &[&str]) -> Result<Timed, String> {
-        let out = File::create(&self.output).map_err(|e| format!("output file: {e}"))?;
+    pub fn spawn(&self, args: &[&str], slot: &str) -> Result<Spawned, String> {
+        let output = self.scratch.join(slot);
+        let out = File::create(&output).map_err(|e| format!("output file: {e}"))?;
         let err = out.try_clone().map_err(|e| format!("output file: {e}"))?;
         let start = Instant::now();
         let child = Command::new(&self.path)
@@ -68,22 +95,21 @@ impl Runtime {
             .stderr(err)
             .spawn()
             .map_err(|e| format!("spawn {}: {e}", self.path.display()))?;
-        let reaped = sys::wait_child(child.id()).map_err(|e| format!("wait4: {e}"))?;
-        let elapsed = start.elapsed();
-        if reaped.code != 0 {
-            let text = fs::read_to_string(&self.output).unwrap_or_default();
-            let text = text.trim();
-            return Err(format!(
-                "`{} {}` exited {}: {}",
-                self.name,
-                args.join(" "),
-                reaped.code,
-                if text.is_empty() { "(no output)" } else { text }
-            ));
-        }
-        Ok(Timed {
-            elapsed,
-            maxrss_kib: reaped.maxrss_kib,
+        let pid = child.id();
+        let pidfd = match PidFd::open(pid) {
+            Ok(fd) => fd,
+            Err(e) => {
+                // Without a pidfd there is no deadline: wait for it plainly, then fail.
+                let _ = sys::wait_child(pid);
+                return Err(format!("pidfd_open({pid}): {e}"));
+            }
+        };
+        Ok(Spawned {
+            label: format!("{} {}", self.name, args.join(" ")),
+            pid,
+            pidfd,
+            start,
+            output,
         })
     }
 
@@ -101,6 +127,42 @@ impl Runtime {
                     .collect()
             })
             .unwrap_or_default()
+    }
+}
+
+impl Spawned {
+    /// Waits up to `timeout` for the command, reaps it and times it; a non-zero exit
+    /// or a timeout (the command is then killed) is an error with the runtime's words.
+    pub fn finish(self, timeout: Duration) -> Result<Timed, String> {
+        let exited = self
+            .pidfd
+            .wait_exit(timeout)
+            .map_err(|e| format!("poll pidfd: {e}"));
+        let timed_out = !matches!(exited, Ok(true));
+        if timed_out {
+            let _ = self.pidfd.kill();
+        }
+        let reaped = sys::wait_child(self.pid).map_err(|e| format!("wait4: {e}"))?;
+        let elapsed = self.start.elapsed();
+        exited?;
+        if timed_out || reaped.code != 0 {
+            let text = fs::read_to_string(&self.output).unwrap_or_default();
+            let text = text.trim();
+            let how = if timed_out {
+                format!("timed out after {} s and was killed", timeout.as_secs())
+            } else {
+                format!("exited {}", reaped.code)
+            };
+            return Err(format!(
+                "`{}` {how}: {}",
+                self.label,
+                if text.is_empty() { "(no output)" } else { text }
+            ));
+        }
+        Ok(Timed {
+            elapsed,
+            maxrss_kib: reaped.maxrss_kib,
+        })
     }
 }
 

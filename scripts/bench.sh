@@ -61,8 +61,14 @@ if [ "$smoke" = 1 ]; then
     cargo build -p runtime-cli -p benches
     bench=target/debug/quai-bench
 else
-    cargo build --release -p runtime-cli -p benches
+    # quai as it ships: one static binary with its hot functions together.
+    quai_bin=$(scripts/build-release.sh)
+    cargo build --release -p benches
     bench=target/release/quai-bench
+    case " ${args[*]-} " in
+        *" --quai "*) ;;
+        *) args=(--quai "$quai_bin" "${args[@]}") ;;
+    esac
 fi
 
 # --- hugetlb for crun -------------------------------------------------------------

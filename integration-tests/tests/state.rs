@@ -141,3 +141,62 @@ fn racing_force_deletes_both_succeed() {
         c.assert_gone(Some(pid));
     }
 }
+
+/// Deletes the listed containers of a fixture's root, also when an assertion failed.
+struct Many<'a>(&'a Ctr, Vec<String>);
+
+impl Drop for Many<'_> {
+    fn drop(&mut self) {
+        for id in &self.1 {
+            self.0.cmd(&["delete", "--force", id]);
+        }
+    }
+}
+
+/// With many containers `list` reads their states in parallel (from 64 on): every
+/// container is listed once, with its own status and pid, in id order.
+#[test]
+fn list_of_many_containers_is_whole_and_ordered() {
+    let mut c = Ctr::new();
+    c.bundle.probe(&["sleep", "forever"]);
+    c.bundle.save();
+    let bundle = c.bundle_args();
+    let mut many = Many(&c, Vec::new());
+    for i in (0..70).rev() {
+        let id = format!("{}-{i:02}", c.id);
+        c.cmd(&["create", &bundle[0], &bundle[1], &id]).ok();
+        many.1.push(id);
+    }
+    // One of them running, one stopped: each keeps its own status.
+    let running = &many.1[0];
+    c.cmd(&["start", running]).ok();
+    let stopped = &many.1[1];
+    c.cmd(&["kill", stopped, "KILL"]).ok();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while c.cmd(&["state", stopped]).ok().json()["status"] != "stopped" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{stopped} never stopped"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+
+    let list = c.cmd(&["list", "--format", "json"]).ok().json();
+    let list = list.as_array().expect("a JSON array");
+    let ids: Vec<&str> = list.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    let mut want: Vec<&str> = many.1.iter().map(String::as_str).collect();
+    want.sort();
+    assert_eq!(ids, want);
+    for s in list {
+        let id = s["id"].as_str().unwrap();
+        let one = c.cmd(&["state", id]).ok().json();
+        assert_eq!(s["status"], one["status"], "{id}: {s} vs {one}");
+        assert_eq!(s["pid"], one["pid"], "{id}");
+        let want = match id {
+            _ if id == running => "running",
+            _ if id == stopped => "stopped",
+            _ => "created",
+        };
+        assert_eq!(s["status"], want, "{id}");
+    }
+}

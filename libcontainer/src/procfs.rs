@@ -109,7 +109,28 @@ impl ProcHandle {
 
     /// The start time (field 22 of `/proc/<pid>/stat`) and the state letter of `pid`.
     pub fn stat(&self, pid: i32) -> io::Result<ProcStat> {
-        parse_stat(&self.read(&format!("{pid}/stat"))?)
+        // One read into a buffer the line fits (a comm of 64 bytes and 52 numbers), not
+        // read_to_string's size probing and doubling: `list` does this per container.
+        let fd = self.open_file(&format!("{pid}/stat"), libc::O_RDONLY)?;
+        let mut f = std::fs::File::from(fd);
+        let mut buf = [0u8; 1536];
+        let mut len = 0;
+        loop {
+            match f.read(&mut buf[len..])? {
+                0 => break,
+                n => len += n,
+            }
+            if len == buf.len() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "/proc/<pid>/stat longer than expected",
+                ));
+            }
+        }
+        // The command name is the process's to choose, any bytes: never a reason to
+        // misread the numbers after it (a container must not look stopped by renaming
+        // itself), so it is read lossily.
+        parse_stat(&String::from_utf8_lossy(&buf[..len]))
     }
 }
 
@@ -140,6 +161,28 @@ pub fn parse_stat(s: &str) -> io::Result<ProcStat> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stat_of_a_process_that_named_itself_with_any_bytes() {
+        // A container's process picks its own name: invalid UTF-8 and a ')' in it must
+        // not make it unreadable (it would look stopped to `state`, `list`, `delete`).
+        crate::test_support::in_child(|| {
+            let name = b"\xff) S (\xfe\0";
+            // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
+            unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) };
+            let proc = ProcHandle::open().map_err(|e| e.to_string())?;
+            let st = proc
+                .stat(std::process::id() as i32)
+                .map_err(|e| e.to_string())?;
+            match st.state {
+                'R' | 'S' => Ok(()),
+                other => Err(format!(
+                    "read state {other:?}, start time {}",
+                    st.start_time
+                )),
+            }
+        });
+    }
 
     #[test]
     fn parses_stat_with_odd_comm() {

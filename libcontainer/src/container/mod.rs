@@ -306,6 +306,11 @@ pub struct Container {
     warnings: Vec<String>,
 }
 
+/// From how many containers `list` reads them in parallel.
+const LIST_PARALLEL_FROM: usize = 64;
+/// At most this many threads read states for `list`.
+pub const LIST_MAX_WORKERS: usize = 4;
+
 impl Container {
     /// Loads the container `id` from the state root.
     pub fn load(root: &Path, id: &str) -> Result<Self> {
@@ -323,7 +328,8 @@ impl Container {
         })
     }
 
-    /// The states of every container under `root`, sorted by id. Containers whose
+    /// The states of every container under `root`, sorted by id (read by up to
+    /// [`LIST_MAX_WORKERS`] threads when there are many). Containers whose
     /// `create` has not written a state yet are left out.
     pub fn list(root: &Path) -> Result<Vec<ContainerState>> {
         let entries = match std::fs::read_dir(root) {
@@ -338,20 +344,48 @@ impl Container {
                 .into())
             }
         };
-        let mut out = Vec::new();
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let Ok(c) = Container::load(root, &name) else {
-                continue;
-            };
+        let names: Vec<String> = entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        // One procfs handle for every container's liveness check.
+        let proc = crate::procfs::ProcHandle::open().ok();
+        let one = |name: &String| -> Option<ContainerState> {
+            let c = Container::load(root, name).ok()?;
             match state::read_state(&c.dir()) {
-                Ok(Some(st)) => out.push(status::public_state(&st, status::derive(&c.dir(), &st))),
+                Ok(Some(st)) => {
+                    let now = status::derive_in(proc.as_ref(), &c.dir(), &st);
+                    Some(status::public_state(&st, now))
+                }
                 // Still being created: not listed yet (runc lists only what it can load).
-                Ok(None) => {}
+                Ok(None) => None,
                 // Listed, so that it can be seen and `delete --force`d.
-                Err(_) => out.push(ContainerState::unknown(&name)),
+                Err(_) => Some(ContainerState::unknown(name)),
             }
-        }
+        };
+        // Each container costs a dozen system calls and a small JSON parse, all
+        // independent: with many, the cores share them.
+        let workers = match names.len() {
+            n if n >= LIST_PARALLEL_FROM => std::thread::available_parallelism()
+                .map_or(1, |c| c.get())
+                .min(LIST_MAX_WORKERS),
+            _ => 1,
+        };
+        let mut out: Vec<ContainerState> = if workers > 1 {
+            let chunk = names.len().div_ceil(workers);
+            std::thread::scope(|s| {
+                let parts: Vec<_> = names
+                    .chunks(chunk)
+                    .map(|part| s.spawn(|| part.iter().filter_map(one).collect::<Vec<_>>()))
+                    .collect();
+                parts
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            })
+        } else {
+            names.iter().filter_map(one).collect()
+        };
         out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
     }

@@ -10,8 +10,12 @@ use crate::procfs::ProcHandle;
 
 /// A pidfd for the init if it is still the process `create` started.
 pub fn live_init(st: &StateFile) -> Option<Pidfd> {
-    let proc = ProcHandle::open().ok()?;
-    Pidfd::open_verified(&proc, st.pid, st.init_start_time)
+    live_init_in(&ProcHandle::open().ok()?, st)
+}
+
+/// [`live_init`] through a procfs handle the caller holds (`list` opens one for all).
+fn live_init_in(proc: &ProcHandle, st: &StateFile) -> Option<Pidfd> {
+    Pidfd::open_verified(proc, st.pid, st.init_start_time)
         .ok()
         .flatten()
 }
@@ -21,18 +25,29 @@ pub fn derive(dir: &Path, st: &StateFile) -> Status {
     observe(dir, st).0
 }
 
+/// [`derive`] through a procfs handle the caller holds, if it could open one.
+pub fn derive_in(proc: Option<&ProcHandle>, dir: &Path, st: &StateFile) -> Status {
+    match proc {
+        Some(p) => status_of(dir, st, live_init_in(p, st).is_some()),
+        None => derive(dir, st),
+    }
+}
+
 /// The status and, while the init lives, a verified pidfd for it: commands that act on
 /// the init after checking its status look it up once.
 pub fn observe(dir: &Path, st: &StateFile) -> (Status, Option<Pidfd>) {
     let init = live_init(st);
-    let status = match (init.is_some(), st.complete) {
+    (status_of(dir, st, init.is_some()), init)
+}
+
+fn status_of(dir: &Path, st: &StateFile, alive: bool) -> Status {
+    match (alive, st.complete) {
         (false, _) => Status::Stopped,
         (true, false) => Status::Creating,
         (true, true) if dir.join("exec.fifo").exists() => Status::Created,
         (true, true) if st.cgroup.is_frozen() => Status::Paused,
         (true, true) => Status::Running,
-    };
-    (status, init)
+    }
 }
 
 /// The state as `quai state` prints it.

@@ -183,7 +183,7 @@ fn steps(
     // this acknowledgement so that its exit cannot race the clearing of PDEATHSIG.
     prctl(libc::PR_SET_PDEATHSIG, 0)?;
     // Before `create` returns: it waits lean from the moment anyone can look at it.
-    super::idle::give_back(&proc);
+    super::idle::give_back();
     ch.send(&FromInit::Detached, &[])
         .map_err(|e| e.to_string())?;
 

@@ -54,6 +54,20 @@ impl Child {
             nix::unistd::ForkResult::Parent { child } => Child(child.as_raw()),
         }
     }
+
+    /// [`Child::spawn_in`], once it is listed in every directory of `cg` and is the
+    /// cgroup's only process.
+    fn joined(cg: &Cgroup) -> Child {
+        let child = Child::spawn_in(cg);
+        assert!(
+            wait_for(|| in_every_dir(cg, child.0)) && cg.pids() == vec![child.0],
+            "child {} not in {:?}: {:?}",
+            child.0,
+            cg.dirs,
+            cg.pids()
+        );
+        child
+    }
 }
 
 impl Drop for Child {
@@ -151,14 +165,7 @@ fn v1_lifecycle() {
     assert_eq!(read(&cg.v1["pids"].join("pids.max")), "20");
     assert!(read(&cg.v1["devices"].join("devices.list")).contains("c 1:3 rwm"));
 
-    let child = Child::spawn_in(&cg);
-    assert!(
-        wait_for(|| in_every_dir(&cg, child.0)) && cg.pids() == vec![child.0],
-        "child {} not in {:?}: {:?}",
-        child.0,
-        cg.dirs,
-        cg.pids()
-    );
+    let child = Child::joined(&cg);
 
     cg.freeze().unwrap();
     assert!(cg.is_frozen());
@@ -368,14 +375,7 @@ fn v2_freeze_thaw_kill_on_the_unified_tree() {
     if !dir.join("cgroup.freeze").exists() {
         return;
     }
-    let child = Child::spawn_in(&cg);
-    assert!(
-        wait_for(|| in_every_dir(&cg, child.0)) && cg.pids() == vec![child.0],
-        "child {} not in {:?}: {:?}",
-        child.0,
-        cg.dirs,
-        cg.pids()
-    );
+    let child = Child::joined(&cg);
     cg.freeze().unwrap();
     assert!(cg.is_frozen());
     assert!(read(&dir.join("cgroup.events")).contains("frozen 1"));

@@ -56,11 +56,24 @@ impl Cgroup {
     /// which one failed in runc's words.
     pub fn open_join(&self) -> Result<SelfJoin, CgroupError> {
         SelfJoin::open(self).map_err(|e| match e {
-            CgroupError::Io { path, source, .. } => CgroupError::Join(format!(
-                "adding the process to cgroups: {}: {}",
-                path.display(),
-                errno_text(&source)
-            )),
+            CgroupError::Io { path, source, .. } => {
+                // A cgroup that does not exist is named by its cgroup.procs, in runc's
+                // words (engines and runc's own tests match them).
+                let dir = match path.file_name() {
+                    Some(f) if f == "tasks" => path.parent().unwrap_or(&path),
+                    _ => path.as_path(),
+                };
+                let shown = if dir.exists() {
+                    path.clone()
+                } else {
+                    dir.join("cgroup.procs")
+                };
+                CgroupError::Join(format!(
+                    "adding pid to cgroups: {}: {}",
+                    shown.display(),
+                    errno_text(&source)
+                ))
+            }
             other => other,
         })
     }

@@ -5,6 +5,7 @@
 mod cli;
 mod commands;
 mod exit;
+mod fastargs;
 mod logging;
 
 use std::ffi::OsString;
@@ -17,7 +18,9 @@ use logging::Logger;
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
-    let cli = match Cli::try_parse_from(&args) {
+    // The engines' plain lines without clap (smaller and faster); clap for the rest,
+    // and for every error and help text.
+    let cli = match fastargs::parse(&args).map_or_else(|| Cli::try_parse_from(&args), Ok) {
         Ok(cli) => cli,
         Err(e) => return ExitCode::from(exit::usage_failure(e, &args)),
     };

@@ -35,6 +35,13 @@ pub fn measure(
         .inspect_err(|_| {
             rt.force_delete(&id);
         })?;
+    // Peak RSS is measured on calls of their own (traced: see crate::peak), never on
+    // the timed ones.
+    let id = format!("{}-runrss-{tag}", rt.name);
+    bundle.set_cgroups_path(&cgroups.cgroups_path(&id))?;
+    let run_rss = rt
+        .peak_rss(&["run", "--bundle", &bundle_dir, &id])
+        .inspect_err(|_| rt.force_delete(&id))?;
 
     let id = format!("{}-life-{tag}", rt.name);
     let cgroups_path = cgroups.cgroups_path(&id);
@@ -48,6 +55,22 @@ pub fn measure(
     }
     let life = life?;
 
+    let id = format!("{}-rss-{tag}", rt.name);
+    bundle.set_cgroups_path(&cgroups.cgroups_path(&id))?;
+    let pid_file = scratch.join(format!("{id}.pid"));
+    let pid_arg = pid_file.to_string_lossy().into_owned();
+    let create_rss = rt.peak_rss(&[
+        "create",
+        "--bundle",
+        &bundle_dir,
+        "--pid-file",
+        &pid_arg,
+        &id,
+    ]);
+    rt.force_delete(&id);
+    let _ = std::fs::remove_file(&pid_file);
+    let create_rss = create_rss?;
+
     let id = format!("{}-exec-{tag}", rt.name);
     bundle.set_args(&["sleep", "1000"]);
     let set = bundle.set_cgroups_path(&cgroups.cgroups_path(&id));
@@ -58,7 +81,7 @@ pub fn measure(
     let exec = exec_and_kill(rt, &bundle_dir, &pid_arg, &id);
     let _ = std::fs::remove_file(&pid_file);
     rt.force_delete(&id);
-    let (exec, kill) = exec?;
+    let (exec, exec_rss, kill) = exec?;
 
     let cycle = life.create.elapsed + life.start.elapsed + life.delete.elapsed;
     Ok(vec![
@@ -71,9 +94,9 @@ pub fn measure(
         (m::DELETE, ms(life.delete.elapsed)),
         (m::EXEC, ms(exec.elapsed)),
         (m::EXIT_WAIT, ms(life.exit_wait)),
-        (m::CREATE_RSS, life.create.maxrss_kib as f64),
-        (m::EXEC_RSS, exec.maxrss_kib as f64),
-        (m::RUN_RSS, run.maxrss_kib as f64),
+        (m::CREATE_RSS, create_rss as f64),
+        (m::EXEC_RSS, exec_rss as f64),
+        (m::RUN_RSS, run_rss as f64),
         (m::INIT_RSS, life.init.vm_rss_kib as f64),
         (m::INIT_ANON, life.init.anon_kib as f64),
         (m::OTHERS_RSS, life.others_rss_kib as f64),
@@ -89,7 +112,7 @@ fn exec_and_kill(
     bundle_dir: &str,
     pid_file: &str,
     id: &str,
-) -> Result<(Timed, Timed), String> {
+) -> Result<(Timed, u64, Timed), String> {
     rt.timed(&[
         "run",
         "--detach",
@@ -101,10 +124,11 @@ fn exec_and_kill(
     ])?;
     let init = read_pid(pid_file)?;
     let exec = rt.timed(&["exec", id, "/bin/true"])?;
+    let exec_rss = rt.peak_rss(&["exec", id, "/bin/true"])?;
     let kill = rt.timed(&["kill", id, "KILL"])?;
     match procs::wait_exit(init, INIT_EXIT_TIMEOUT)? {
         Some(code) if code != 128 + 9 => Err(format!("killed container process exited {code}")),
-        _ => Ok((exec, kill)),
+        _ => Ok((exec, exec_rss, kill)),
     }
 }
 

@@ -27,6 +27,7 @@ mod markdown;
 mod measures;
 mod memlimit;
 mod outdir;
+mod peak;
 mod procs;
 mod report;
 mod results;

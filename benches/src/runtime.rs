@@ -22,13 +22,12 @@ pub struct Runtime {
     scratch: PathBuf,
 }
 
-/// One finished command: wall time from spawn to reap, and its peak RSS.
+/// One finished command: wall time from spawn to reap. (Its peak RSS is measured on a
+/// call of its own: [`Runtime::peak_rss`].)
 #[derive(Debug, Clone, Copy)]
 pub struct Timed {
     /// Wall time from before `spawn` to after `wait4`.
     pub elapsed: Duration,
-    /// The command process's `ru_maxrss` in KiB.
-    pub maxrss_kib: u64,
 }
 
 /// A runtime command started and not yet reaped.
@@ -113,6 +112,25 @@ impl Runtime {
         })
     }
 
+    /// Runs `<runtime> --root R <args>` untimed and returns its own peak RSS in KiB
+    /// (see [`crate::peak`]); a non-zero exit is an error with the runtime's words.
+    pub fn peak_rss(&self, args: &[&str]) -> Result<u64, String> {
+        let output = self.scratch.join("peak-output");
+        let root = self.root.to_string_lossy();
+        let argv: Vec<&str> = ["--root", &root]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect();
+        let label = format!("{} {}", self.name, args.join(" "));
+        let (code, kib) = crate::peak::run(&self.path, &argv, &output)
+            .map_err(|e| format!("`{label}` traced: {e}"))?;
+        if code != 0 {
+            let text = fs::read_to_string(&output).unwrap_or_default();
+            return Err(format!("`{label}` exited {code}: {}", text.trim()));
+        }
+        Ok(kib)
+    }
+
     /// Best-effort `delete --force`, for cleaning up after a failure.
     pub fn force_delete(&self, id: &str) {
         let _ = self.timed(&["delete", "--force", id]);
@@ -159,10 +177,7 @@ impl Spawned {
                 if text.is_empty() { "(no output)" } else { text }
             ));
         }
-        Ok(Timed {
-            elapsed,
-            maxrss_kib: reaped.maxrss_kib,
-        })
+        Ok(Timed { elapsed })
     }
 }
 

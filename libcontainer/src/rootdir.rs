@@ -160,34 +160,42 @@ impl RootfsDir {
     fn mkdir_all_depth(&self, path: &Path, mode: u32, depth: u32) -> io::Result<OwnedFd> {
         let rel = relative(path);
         let comps: Vec<Component> = rel.components().collect();
-        let mut cur = self.open_in(Path::new("."), libc::O_PATH | libc::O_DIRECTORY)?;
-        let mut so_far = PathBuf::new();
-        for (i, comp) in comps.iter().enumerate() {
-            so_far.push(comp);
-            match self.open_in(&so_far, libc::O_PATH | libc::O_DIRECTORY) {
-                Ok(fd) => cur = fd,
-                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                    let name = cstr(Path::new(comp.as_os_str()))?;
-                    // SAFETY: `cur` is a directory fd and `name` a single component.
-                    let r = unsafe { libc::mkdirat(cur.as_raw_fd(), name.as_ptr(), mode) };
-                    if r != 0 {
-                        let e = io::Error::last_os_error();
-                        if e.raw_os_error() != Some(libc::EEXIST) {
-                            return Err(e);
-                        }
-                        // Something is there that does not resolve: a dangling link.
-                        if let Ok(target) = nix::fcntl::readlinkat(&cur, comp.as_os_str()) {
-                            if depth >= MAX_LINKS {
-                                return Err(io::Error::from_raw_os_error(libc::ELOOP));
-                            }
-                            let next = link_target(&so_far, Path::new(&target), &comps[i + 1..]);
-                            return self.mkdir_all_depth(&next, mode, depth + 1);
-                        }
-                    }
-                    cur = self.open_in(&so_far, libc::O_PATH | libc::O_DIRECTORY)?;
-                }
+        // Start from the deepest ancestor that exists (most often the path itself, or
+        // its parent), resolved inside the root. A prefix resolves only if every prefix
+        // of it does, so this is where a walk from the root would stop too; it costs
+        // one lookup per missing component instead of one per component.
+        let dir = libc::O_PATH | libc::O_DIRECTORY;
+        let mut have = comps.len();
+        let mut cur = loop {
+            let prefix: PathBuf = comps[..have].iter().collect();
+            match self.open_in(&prefix, dir) {
+                Ok(fd) => break fd,
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) && have > 0 => have -= 1,
                 Err(e) => return Err(e),
             }
+        };
+        let mut so_far: PathBuf = comps[..have].iter().collect();
+        for (i, comp) in comps.iter().enumerate().skip(have) {
+            so_far.push(comp);
+            let name = cstr(Path::new(comp.as_os_str()))?;
+            // SAFETY: `cur` is a directory fd and `name` a single component.
+            let r = unsafe { libc::mkdirat(cur.as_raw_fd(), name.as_ptr(), mode) };
+            if r != 0 {
+                let e = io::Error::last_os_error();
+                if e.raw_os_error() != Some(libc::EEXIST) {
+                    return Err(e);
+                }
+                // Something is there that does not resolve: a dangling link.
+                if let Ok(target) = nix::fcntl::readlinkat(&cur, comp.as_os_str()) {
+                    if depth >= MAX_LINKS {
+                        return Err(io::Error::from_raw_os_error(libc::ELOOP));
+                    }
+                    let next = link_target(&so_far, Path::new(&target), &comps[i + 1..]);
+                    return self.mkdir_all_depth(&next, mode, depth + 1);
+                }
+            }
+            // What was just made (or raced into place) is resolved from the root again.
+            cur = self.open_in(&so_far, dir)?;
         }
         Ok(cur)
     }
@@ -293,6 +301,28 @@ mod tests {
         root.create_file(Path::new("/abs"), 0o644).unwrap();
         assert!(d.join("tmp/quai-should-not-exist").is_file());
         assert!(!Path::new("/tmp/quai-should-not-exist").exists());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn parent_components_stay_inside_and_files_in_the_way_fail() {
+        use std::os::unix::fs::MetadataExt;
+        let d = tmpdir("dotdot");
+        let root = RootfsDir::open(&d).unwrap();
+        root.mkdir_all(Path::new("/a/../../../quai-dotdot/x"), 0o755)
+            .unwrap();
+        assert!(d.join("quai-dotdot/x").is_dir());
+        assert!(!Path::new("/quai-dotdot").exists());
+        // Already there: that very directory comes back.
+        let again = root.mkdir_all(Path::new("/quai-dotdot/x"), 0o755).unwrap();
+        // SAFETY: a zeroed stat is a valid out buffer for fstat on an open fd.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::fstat(again.as_raw_fd(), &mut st) }, 0);
+        let ino = std::fs::metadata(d.join("quai-dotdot/x")).unwrap().ino();
+        assert_eq!(st.st_ino, ino);
+        std::fs::write(d.join("file"), "").unwrap();
+        let e = root.mkdir_all(Path::new("/file/sub"), 0o755).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOTDIR));
         std::fs::remove_dir_all(&d).unwrap();
     }
 

@@ -28,6 +28,30 @@ pub(crate) fn write(dir: &Path, file: &str, val: impl Display) -> Result<(), Cgr
         })
 }
 
+/// Writes each of `lines` to `dir/file` with a write(2) of its own, through one open:
+/// for files the kernel reads one entry per write (v1 `devices.allow`, `devices.deny`).
+pub(crate) fn write_each(dir: &Path, file: &str, lines: &[String]) -> Result<(), CgroupError> {
+    let p = dir.join(file);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&p)
+        .map_err(|source| CgroupError::Io {
+            what: "open",
+            path: p.clone(),
+            source,
+        })?;
+    for line in lines {
+        f.write_all(line.as_bytes())
+            .map_err(|source| CgroupError::Io {
+                what: "write",
+                path: p.clone(),
+                source,
+            })?;
+    }
+    Ok(())
+}
+
 /// Reads `dir/file`.
 pub(crate) fn read(dir: &Path, file: &str) -> Result<String, CgroupError> {
     let p = dir.join(file);

@@ -19,8 +19,10 @@ pub fn apply(
     spec_devices: &[LinuxDevice],
 ) -> Result<(), CgroupError> {
     let want = Filter::from_rules(&rule_list(spec_rules, spec_devices)?)?;
-    for (file, line) in want.v1_writes() {
-        files::write(d, file, line)?;
+    // The reset, then the exceptions: each file opened once, one rule per write.
+    for run in want.v1_writes().chunk_by(|a, b| a.0 == b.0) {
+        let lines: Vec<String> = run.iter().map(|(_, l)| l.clone()).collect();
+        files::write_each(d, run[0].0, &lines)?;
     }
     check(d, &want)
 }

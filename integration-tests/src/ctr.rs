@@ -52,6 +52,14 @@ impl Ctr {
         }
     }
 
+    /// A fixture that runs `bin` instead of the runtime under test: a private copy, for
+    /// attacks that could write to the runtime's own binary.
+    pub fn with_runtime(bin: PathBuf) -> Ctr {
+        let mut c = Ctr::new();
+        c.bin = bin;
+        c
+    }
+
     /// The runtime's state root (`--root`).
     pub fn root(&self) -> PathBuf {
         self.work.join("root")

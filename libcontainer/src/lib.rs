@@ -21,6 +21,7 @@ pub mod mountinfo;
 pub mod pidfd;
 pub mod procfs;
 pub mod rootdir;
+pub mod selfexe;
 pub mod spec;
 
 pub mod apparmor;

@@ -43,6 +43,17 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if matches!(
+        command,
+        cli::Command::Create(_) | cli::Command::Run(_) | cli::Command::Exec(_)
+    ) {
+        // Before anything of a container runs: its processes are our clones, and their
+        // exe link must land on a read-only view of this binary (CVE-2019-5736).
+        if let Err(e) = libcontainer::container::run_from_read_only_view(&args) {
+            log.error(&format!("protect the runtime binary: {e}"));
+            return ExitCode::from(1);
+        }
+    }
     log.debug(&format!(
         "quai {}",
         args.iter()

@@ -5,6 +5,7 @@
 
 mod device_cgroup;
 mod device_symlinks;
+mod exe_overwrite;
 mod no_pivot_procfs;
 mod preserved_fds;
 mod proc_mounts;

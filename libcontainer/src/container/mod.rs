@@ -33,6 +33,7 @@ mod state;
 mod status;
 mod timestamp;
 
+pub use crate::selfexe::run_from_read_only_view;
 pub use exec::{read_process, ExecOptions, ExecProcess, ProcessOverrides};
 pub use id::ContainerId;
 pub use resources::Event;

@@ -241,3 +241,29 @@ fn start_container_hooks_and_the_process_get_the_final_credentials() {
     assert_eq!(status("NoNewPrivs"), "1");
     c.kill(&["KILL"]).ok();
 }
+
+/// uid or gid 4294967295 is `(uid_t)-1`, which `setresuid`/`setresgid` read as "leave it
+/// unchanged": accepted, the process would keep running as root (the crun
+/// CVE-2026-30892 family). Refused at `create` and at `exec -u`, naming the id.
+#[test]
+fn the_id_the_kernel_reads_as_unchanged_is_refused() {
+    for user in [
+        json!({ "uid": 4294967295u32, "gid": 0 }),
+        json!({ "uid": 1000, "gid": 4294967295u32 }),
+        json!({ "uid": 1000, "gid": 1000, "additionalGids": [4294967295u32] }),
+    ] {
+        let mut c = Ctr::new();
+        c.bundle.set("/process/user", user);
+        let out = c.create(&[]);
+        one_clear_error(&c, out, &["4294967295"]);
+    }
+    let mut c = Ctr::new();
+    c.bundle.args(&["/bin/probe", "sleep", "forever"]);
+    c.run(&["-d"]).ok();
+    for user in ["4294967295", "1000:4294967295"] {
+        let out = c.cmd(&["exec", "-u", user, &c.id, "/bin/probe", "report"]);
+        assert_ne!(out.code, 0, "exec -u {user} ran: {out}");
+        assert!(out.stderr.contains("4294967295"), "{out}");
+        assert!(!out.stdout.contains("\"uid\""), "the process ran: {out}");
+    }
+}

@@ -109,6 +109,20 @@ fn check_process_fields(p: &Process) -> Result<(), SpecError> {
             p.cwd()
         )));
     }
+    // (uid_t)-1 is the kernel's "leave it unchanged": setresuid(-1, -1, -1) succeeds and
+    // the process would stay root. No id may be that value.
+    let u = p.user();
+    let ids = [("uid", u.uid()), ("gid", u.gid())].into_iter().chain(
+        u.additional_gids()
+            .iter()
+            .flatten()
+            .map(|g| ("additionalGids entry", *g)),
+    );
+    if let Some((what, id)) = ids.into_iter().find(|(_, id)| *id == u32::MAX) {
+        return Err(invalid(format!(
+            "user {what} {id} is not a valid id (the kernel reads it as \"unchanged\")"
+        )));
+    }
     if let Some(env) = p.env() {
         if let Some(bad) = env.iter().find(|e| !e.contains('=') || e.starts_with('=')) {
             return Err(invalid(format!(

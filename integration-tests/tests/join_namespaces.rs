@@ -155,3 +155,42 @@ fn all_eight_namespace_types_differ_from_host() {
     assert_eq!(r["pid"], 1);
     assert_eq!(r["uid"], json!(0));
 }
+
+/// A namespace path that is not a namespace file — a FIFO (whose plain open would block
+/// `create`, holding the container's lock, until someone wrote to it), a regular file,
+/// a directory, a device — is refused with one clear error, at once, leaving nothing.
+#[test]
+fn a_namespace_path_that_is_not_a_namespace_file_is_refused() {
+    use integration_tests::out::try_wait_deadline;
+    let scratch = integration_tests::TempDir::new("nspath");
+    let fifo = scratch.join("fifo");
+    let c_fifo = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_fifo.as_ptr(), 0o600) }, 0);
+    let file = scratch.join("file");
+    std::fs::write(&file, "").unwrap();
+    let (fifo, file) = (fifo.to_str().unwrap(), file.to_str().unwrap());
+    for (kind, path) in [
+        ("network", fifo),
+        ("pid", fifo),
+        ("ipc", file),
+        ("uts", scratch.path().to_str().unwrap()),
+        ("network", "/dev/null"),
+    ] {
+        let mut c = Ctr::new();
+        c.bundle.namespace(kind, Some(path));
+        c.bundle.save();
+        let [b, dir] = c.bundle_args();
+        let mut child = c.spawn(&["create", &b, &dir, &c.id], "create");
+        let code = try_wait_deadline(&mut child, "create").unwrap_or_else(|e| {
+            panic!("{kind} namespace at {path}: {e}");
+        });
+        let err = std::fs::read_to_string(c.work().join("out/create.err")).unwrap();
+        assert_eq!(code, 1, "{kind} namespace at {path}: {err}");
+        assert!(
+            err.contains("not a namespace file") && err.lines().count() == 1,
+            "{kind} namespace at {path}: {err}"
+        );
+        c.assert_gone(None);
+    }
+}

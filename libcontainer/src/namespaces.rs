@@ -3,7 +3,7 @@
 //! before anything enters it), the uid/gid maps, and the UTS names.
 
 use std::collections::HashMap;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::sched::CloneFlags;
@@ -107,6 +107,31 @@ pub struct Joins {
     late_new: CloneFlags,
 }
 
+/// `NSFS_MAGIC`: the filesystem of namespace files (`/proc/<pid>/ns/*` and their bind
+/// mounts).
+const NSFS_MAGIC: i64 = 0x6e73_6673;
+
+/// Opens a namespace file named in the spec. It is looked at first without being
+/// opened for real (`O_PATH`: a FIFO would block, a device would run its driver's open)
+/// and refused unless it is a namespace file; then that very file is opened for
+/// `setns` through its fd.
+fn open_namespace(path: &Path) -> std::io::Result<OwnedFd> {
+    let probe = openat2(libc::AT_FDCWD, path, libc::O_PATH, 0, 0)?;
+    // SAFETY: a zeroed statfs is a valid out buffer; the fd is open.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstatfs(probe.as_raw_fd(), &mut st) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    if st.f_type as i64 != NSFS_MAGIC {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a namespace file",
+        ));
+    }
+    let again = PathBuf::from(format!("/proc/thread-self/fd/{}", probe.as_raw_fd()));
+    openat2(libc::AT_FDCWD, &again, libc::O_RDONLY, 0, 0)
+}
+
 /// Opens every namespace path of the spec except pid (joined by the parent before
 /// cloning, see [`join_pid_for_children`]).
 pub fn open_joins(bundle: &Bundle) -> Result<Joins, NamespaceError> {
@@ -118,12 +143,10 @@ pub fn open_joins(bundle: &Bundle) -> Result<Joins, NamespaceError> {
         if t == LinuxNamespaceType::Pid {
             continue;
         }
-        let fd = openat2(libc::AT_FDCWD, path, libc::O_RDONLY, 0, 0).map_err(|source| {
-            NamespaceError::Join {
-                typ: kind_name(t),
-                path: path.clone(),
-                source,
-            }
+        let fd = open_namespace(path).map_err(|source| NamespaceError::Join {
+            typ: kind_name(t),
+            path: path.clone(),
+            source,
         })?;
         list.push((t, path.clone(), fd));
     }
@@ -176,12 +199,10 @@ pub fn join_pid_for_children(bundle: &Bundle) -> Result<(), NamespaceError> {
     else {
         return Ok(());
     };
-    let fd = openat2(libc::AT_FDCWD, path, libc::O_RDONLY, 0, 0).map_err(|source| {
-        NamespaceError::Join {
-            typ: "pid",
-            path: path.clone(),
-            source,
-        }
+    let fd = open_namespace(path).map_err(|source| NamespaceError::Join {
+        typ: "pid",
+        path: path.clone(),
+        source,
     })?;
     nix::sched::setns(&fd, CloneFlags::CLONE_NEWPID).map_err(|e| NamespaceError::Join {
         typ: "pid",

@@ -331,9 +331,23 @@ impl Cgroup {
         if sig == libc::SIGKILL && self.kill_v2() {
             return Ok(());
         }
-        for pid in self.pids() {
-            // SAFETY: plain syscall; a PID that just exited gives ESRCH, ignored.
-            unsafe { libc::kill(pid, sig) };
+        // A PID read from cgroup.procs can die and be taken by a process outside the
+        // container before the signal: pin each listed process by a pidfd, read the
+        // list again, and signal only the pinned processes still listed. A pidfd
+        // opened on a reused PID names a process that is not in the cgroup (so not
+        // listed the second time); a listed process that dies after the pin gets
+        // nothing (ESRCH), never its successor.
+        // In chunks, so a large container cannot exhaust our fds.
+        for chunk in self.pids().chunks(256) {
+            let pinned: Vec<crate::pidfd::Pidfd> = chunk
+                .iter()
+                .filter_map(|pid| crate::pidfd::Pidfd::open(*pid).ok())
+                .collect();
+            let listed = self.pids();
+            for p in pinned.iter().filter(|p| listed.contains(&p.pid())) {
+                // An exited process gives ESRCH: nothing to do.
+                let _ = p.signal(sig);
+            }
         }
         if sig == libc::SIGKILL && self.is_frozen() {
             self.thaw()?;

@@ -281,8 +281,20 @@ impl<'a> Tracer<'a> {
 
     /// After `pid` executed a program: arms it if it is the traced binary (true).
     fn on_exec(&mut self, pid: i32) -> io::Result<bool> {
-        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
-        if exe != self.binary {
+        // By inode, not by name: quai re-executes itself through a detached read-only
+        // view of its binary, whose exe link names no path of ours.
+        let same = |a: &std::fs::Metadata, b: &std::fs::Metadata| {
+            use std::os::unix::fs::MetadataExt;
+            a.dev() == b.dev() && a.ino() == b.ino()
+        };
+        let is_binary = match (
+            std::fs::metadata(format!("/proc/{pid}/exe")),
+            std::fs::metadata(&self.binary),
+        ) {
+            (Ok(a), Ok(b)) => same(&a, &b),
+            _ => false,
+        };
+        if !is_binary {
             if let Some(p) = self.procs.get_mut(&pid) {
                 p.label = None;
             }

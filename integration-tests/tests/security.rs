@@ -82,3 +82,44 @@ fn masked_path_symlink_stays_in_rootfs() {
     let _ = c.run(&[]);
     assert_untouched(&v);
 }
+
+/// The image's `/dev` is itself a symlink to a host directory (runc CVE-2026-41579,
+/// crun CVE-2026-47766): the `/dev` tmpfs, the device nodes, `ptmx`, the `fd`, `stdin`,
+/// `stdout`, `stderr` links and everything else the runtime makes in `/dev` must land
+/// inside the rootfs — with an absolute link, a relative one climbing past the root, a
+/// chain of links, with the runtime's `/dev` tmpfs and with the image's own `/dev`.
+#[test]
+fn dev_symlink_stays_in_rootfs() {
+    for (how, image_dev) in [
+        ("absolute", false),
+        ("absolute", true),
+        ("relative", false),
+        ("relative", true),
+        ("chain", false),
+        ("chain", true),
+    ] {
+        let v = victim();
+        let mut c = Ctr::new();
+        let dev = c.bundle.rootfs().join("dev");
+        let _ = std::fs::remove_dir_all(&dev);
+        let _ = std::fs::remove_file(&dev);
+        match how {
+            "absolute" => plant(&c, "/dev", v.path()),
+            "relative" => {
+                let up = "../".repeat(12);
+                let target = format!("{up}{}", v.path().display());
+                plant(&c, "/dev", std::path::Path::new(&target));
+            }
+            _ => {
+                plant(&c, "/dev", std::path::Path::new("/hop"));
+                plant(&c, "/hop", v.path());
+            }
+        }
+        if image_dev {
+            c.bundle.remove_mount("/dev");
+        }
+        // Either refused or confined to the rootfs; never on the host.
+        let _ = c.run(&[]);
+        assert_untouched(&v);
+    }
+}

@@ -6,6 +6,7 @@
 mod device_cgroup;
 mod device_symlinks;
 mod exe_overwrite;
+mod leaked_fd_cwd;
 mod no_pivot_procfs;
 mod preserved_fds;
 mod proc_mounts;

@@ -60,6 +60,11 @@ impl Ctr {
         c
     }
 
+    /// The runtime binary this fixture runs.
+    pub fn bin(&self) -> &Path {
+        &self.bin
+    }
+
     /// The runtime's state root (`--root`).
     pub fn root(&self) -> PathBuf {
         self.work.join("root")

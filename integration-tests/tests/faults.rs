@@ -101,3 +101,232 @@ fn a_read_only_root_fails_create_clearly_and_keeps_what_was_there_readable() {
     drop(fs);
     c.assert_gone(Some(pid));
 }
+
+// --- Every system call failing once ------------------------------------------------
+
+use integration_tests::interrupt::processes_naming;
+use integration_tests::out::try_wait_deadline;
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+
+/// Calls whose failure is not an error a program can report: the process would not
+/// end, a signal frame would be lost, or the C library's own start-up (the loader's
+/// and libc's memory and thread setup, before `main`, in the runtime and in the
+/// container's process alike) would crash.
+const NOT_INJECTED: &[&str] = &[
+    "exit",
+    "exit_group",
+    "rt_sigreturn",
+    "restart_syscall",
+    "brk",
+    "mmap",
+    "munmap",
+    "mprotect",
+    "mremap",
+    "arch_prctl",
+    "set_tid_address",
+    "set_robust_list",
+    "rseq",
+    // Rust's runtime before `main`: it aborts when it cannot check the standard fds
+    // (poll), install its stack-overflow handler (sigaltstack, rt_sigaction) or seed
+    // hash maps (getrandom, which cannot fail here in practice).
+    "poll",
+    "sigaltstack",
+    "rt_sigaction",
+    "getrandom",
+];
+
+/// `strace <strace_args> <runtime> --root R <args>`, bounded by the deadline; returns
+/// the runtime's exit status and what it wrote to stderr.
+fn traced(
+    c: &Ctr,
+    strace_args: &[&str],
+    args: &[&str],
+    name: &str,
+) -> Result<(i32, String), String> {
+    let out = c.work().join(format!("out/{name}.out"));
+    let err = c.work().join(format!("out/{name}.err"));
+    let mut child = Command::new("strace")
+        .args(strace_args)
+        .arg(c.bin())
+        .arg("--root")
+        .arg(c.root())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .expect("strace (apt-get install strace)");
+    let code = try_wait_deadline(&mut child, name)?;
+    Ok((code, std::fs::read_to_string(&err).unwrap_or_default()))
+}
+
+/// The system calls every process of `args` makes, and how often.
+fn calls_of(c: &Ctr, args: &[&str]) -> BTreeMap<String, u32> {
+    let log = c.work().join("calls.log");
+    let (code, err) = traced(
+        c,
+        &["-f", "-qq", "-o", log.to_str().unwrap()],
+        args,
+        "count",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(code, 0, "{args:?} under strace: {err}");
+    let mut calls = BTreeMap::new();
+    for line in std::fs::read_to_string(&log).unwrap().lines() {
+        // "1234  openat(AT_FDCWD, ..." (a resumed call is "<... openat resumed>").
+        let rest = line
+            .split_once(' ')
+            .map(|(_, r)| r.trim_start())
+            .unwrap_or("");
+        if let Some((name, _)) = rest.split_once('(') {
+            if !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                *calls.entry(name.to_string()).or_insert(0) += 1;
+            }
+        }
+    }
+    calls.retain(|name, _| !NOT_INJECTED.contains(&name.as_str()));
+    assert!(calls.len() > 10, "too few calls seen: {calls:?}");
+    calls
+}
+
+/// The injections to make: each call failing at its first and at its last occurrence.
+fn injections(calls: &BTreeMap<String, u32>) -> Vec<String> {
+    let mut all = Vec::new();
+    for (name, n) in calls {
+        let error = match name.as_str() {
+            "clone" | "clone3" | "fork" | "vfork" => "EAGAIN",
+            "write" | "pwrite64" | "mkdir" | "mkdirat" | "fsync" => "ENOSPC",
+            _ => "EIO",
+        };
+        for when in [1, *n]
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>()
+        {
+            all.push(format!("inject={name}:error={error}:when={when}"));
+        }
+    }
+    all
+}
+
+/// A run under an injected fault: it finished, without a panic; a failure is reported.
+#[track_caller]
+fn judge(inject: &str, run: Result<(i32, String), String>) {
+    let (code, err) = run.unwrap_or_else(|e| panic!("{inject}: {e}"));
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{inject}: the runtime panicked: {err}"
+    );
+    if code != 0 {
+        assert!(
+            !err.trim().is_empty(),
+            "{inject}: exit {code} without a word"
+        );
+    }
+}
+
+/// `run` (create, start, wait, delete: the runtime, its init and the container's
+/// process) with every system call failing once: after each, `delete --force` leaves
+/// no state, cgroup, mount or process.
+#[test]
+fn run_survives_every_system_call_failing() {
+    let mut c = Ctr::new();
+    c.bundle.args(&["/bin/true"]);
+    c.bundle.save();
+    let [b, dir] = c.bundle_args();
+    let base = c.id.clone();
+    let calls = calls_of(&c, &["run", &b, &dir, &base]);
+    let all = injections(&calls);
+    for (i, inject) in all.iter().enumerate() {
+        c.id = format!("{base}-{i}");
+        let run = traced(
+            &c,
+            &["-f", "-qq", "-o", "/dev/null", "-e", inject],
+            &["run", &b, &dir, &c.id],
+            "inject",
+        );
+        judge(inject, run);
+        c.cmd(&["delete", "--force", &c.id]);
+        c.assert_gone(None);
+        // A killed init may be a zombie for a moment, until PID 1 reaps it.
+        host::eventually(&format!("{inject}: no process of {} left", c.id), || {
+            processes_naming(&c.id).is_empty()
+        });
+    }
+    eprintln!(
+        "run: {} faults injected over {} system calls",
+        all.len(),
+        calls.len()
+    );
+    c.id = base;
+}
+
+/// `exec` into a running container with every system call failing once: the container
+/// keeps running, and nothing of the exec stays in it.
+#[test]
+fn exec_survives_every_system_call_failing() {
+    let mut c = Ctr::new();
+    c.bundle.probe(&["sleep", "forever"]);
+    c.run(&["--detach"]).ok();
+    let pid = c.pid();
+    let calls = calls_of(&c, &["exec", &c.id, "/bin/true"]);
+    let all = injections(&calls);
+    let cgroup = host::cgroups_named(&c.id);
+    for inject in &all {
+        let run = traced(
+            &c,
+            &["-f", "-qq", "-o", "/dev/null", "-e", inject],
+            &["exec", &c.id, "/bin/true"],
+            "inject",
+        );
+        judge(inject, run);
+        assert_eq!(c.state()["status"], "running", "{inject}");
+        for dir in &cgroup {
+            let procs = host::cgroup_procs(dir);
+            assert!(
+                procs == [pid] || procs.is_empty(),
+                "{inject}: {dir:?} holds {procs:?}"
+            );
+        }
+    }
+    eprintln!(
+        "exec: {} faults injected over {} system calls",
+        all.len(),
+        calls.len()
+    );
+    c.delete(&["--force"]).ok();
+    c.assert_gone(Some(pid));
+}
+
+/// `delete --force` of a running container with every system call failing once: a
+/// second, plain `delete --force` then removes everything.
+#[test]
+fn delete_survives_every_system_call_failing() {
+    let mut c = Ctr::new();
+    c.bundle.probe(&["sleep", "forever"]);
+    let base = c.id.clone();
+    c.id = format!("{base}-count");
+    c.run(&["--detach"]).ok();
+    let calls = calls_of(&c, &["delete", "--force", &c.id]);
+    let all = injections(&calls);
+    for (i, inject) in all.iter().enumerate() {
+        c.id = format!("{base}-{i}");
+        c.run(&["--detach"]).ok();
+        let pid = c.pid();
+        let run = traced(
+            &c,
+            &["-f", "-qq", "-o", "/dev/null", "-e", inject],
+            &["delete", "--force", &c.id],
+            "inject",
+        );
+        judge(inject, run);
+        c.cmd(&["delete", "--force", &c.id]);
+        c.assert_gone(Some(pid));
+    }
+    eprintln!(
+        "delete: {} faults injected over {} system calls",
+        all.len(),
+        calls.len()
+    );
+    c.id = base;
+}

@@ -221,13 +221,15 @@ impl ContainerBuilder {
             pid_file: self.pid_file.as_deref(),
             seccomp,
         };
-        let mut init = process::spawn(&opts, &cg, &fifo, console_socket, &mut obs)?;
-        // In the foreground the caller forwards our signals: catch them from now on.
+        // In the foreground the caller forwards our signals: catch them from before the
+        // init exists (so that failing here leaves nothing to clean up; the init
+        // inherits the mask and clears it before its execve, as an exec'd process does).
         let forwarder = if self.detach {
             None
         } else {
             Some(process::Forwarder::install()?)
         };
+        let mut init = process::spawn(&opts, &cg, &fifo, console_socket, &mut obs)?;
         Ok(Container {
             id: self.id.clone(),
             root: self.root.clone(),

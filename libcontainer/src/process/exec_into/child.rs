@@ -52,13 +52,25 @@ pub(super) fn helper(job: Job) -> ! {
         Err(e) => fail(&job.ch, format!("clone into the container: {e}"), 1),
         Ok(clone::Forked::Child) => process(job),
         Ok(clone::Forked::Parent { pid, pidfd }) => {
-            let code = i32::from(
-                job.ch
-                    .send(&FromExec::Spawned { pid }, &[pidfd.as_raw_fd()])
-                    .is_err(),
-            );
+            let sent = job
+                .ch
+                .send(&FromExec::Spawned { pid }, &[pidfd.as_raw_fd()]);
+            if sent.is_err() {
+                // The runtime will never know this process: it would wait for `Go` on
+                // its end of the channel, keeping the runtime's read from ending.
+                // SAFETY: signalling the process we just cloned, through its pidfd.
+                unsafe {
+                    libc::syscall(
+                        libc::SYS_pidfd_send_signal,
+                        pidfd.as_raw_fd(),
+                        libc::SIGKILL,
+                        std::ptr::null::<libc::siginfo_t>(),
+                        0,
+                    )
+                };
+            }
             // SAFETY: leaving the helper without running destructors.
-            unsafe { libc::_exit(code) }
+            unsafe { libc::_exit(i32::from(sent.is_err())) }
         }
     }
 }

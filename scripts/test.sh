@@ -52,6 +52,11 @@ scripts/runc-bats.sh target/debug/quai
 # runc passes here and quai fails, fails CI.
 step "OCI runtime-tools validation (scripts/runtime-tools.sh)"
 scripts/runtime-tools.sh target/debug/quai
+# The parsers that read what other programs hand quai (config.json, seccomp profiles,
+# state.json, mountinfo), fed mutated inputs for 15 s each: no panic, hang or leftover
+# (quai-fuzz; run it longer with `cargo run --profile fuzz -p quai-fuzz -- --seconds 600`).
+step "fuzzing smoke run (quai-fuzz, 15 s per target)"
+cargo run --quiet -p quai-fuzz -- --seconds 15
 # The benchmark harness end to end at CI sizes (debug build, about 10 s): quai, runc and
 # crun with every issue-18 figure; hugetlb moved for crun and given back, and the host
 # checked to be as it was (no cgroups under quai-bench). Thresholds are not enforced.

@@ -10,22 +10,7 @@ use super::CgroupError;
 
 /// Writes `val` to `dir/file`, which must already exist.
 pub(crate) fn write(dir: &Path, file: &str, val: impl Display) -> Result<(), CgroupError> {
-    let p = dir.join(file);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(&p)
-        .map_err(|source| CgroupError::Io {
-            what: "open",
-            path: p.clone(),
-            source,
-        })?;
-    f.write_all(val.to_string().as_bytes())
-        .map_err(|source| CgroupError::Io {
-            what: "write",
-            path: p,
-            source,
-        })
+    write_each(dir, file, &[val.to_string()])
 }
 
 /// Writes each of `lines` to `dir/file` with a write(2) of its own, through one open:

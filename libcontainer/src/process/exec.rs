@@ -56,6 +56,26 @@ fn describe(e: &io::Error) -> String {
     }
 }
 
+/// After `chdir` into the process's cwd: refuses a working directory outside the
+/// container's root (the CVE-2024-21626 class: a runtime fd named as the cwd).
+pub fn check_cwd(cwd: &std::path::Path) -> Result<(), String> {
+    // glibc's getcwd fails with ENOENT where the kernel says "(unreachable)".
+    let outside = || {
+        format!(
+            "current working directory {} is outside of the container root",
+            cwd.display()
+        )
+    };
+    let now = nix::unistd::getcwd().map_err(|e| match e {
+        nix::errno::Errno::ENOENT => outside(),
+        e => format!("getcwd: {e}"),
+    })?;
+    if !now.is_absolute() || now.starts_with("(unreachable)") {
+        return Err(outside());
+    }
+    Ok(())
+}
+
 /// Restores default dispositions (the Rust runtime ignores SIGPIPE, which `execve`
 /// would otherwise pass on) and unblocks every signal.
 pub fn reset_signals() {

@@ -259,21 +259,7 @@ fn ensure_cwd(cwd: &Path) -> Result<(), String> {
         nix::unistd::chdir(cwd)
             .map_err(|e| format!("chdir to cwd ({:?}) set in config.json failed: {e}", cwd))?;
     }
-    // glibc's getcwd fails with ENOENT where the kernel says "(unreachable)".
-    let now = nix::unistd::getcwd().map_err(|e| match e {
-        nix::errno::Errno::ENOENT => format!(
-            "current working directory {} is outside of the container root",
-            cwd.display()
-        ),
-        e => format!("getcwd: {e}"),
-    })?;
-    if !now.is_absolute() || now.starts_with("(unreachable)") {
-        return Err(format!(
-            "current working directory {} is outside of the container root",
-            now.display()
-        ));
-    }
-    Ok(())
+    exec::check_cwd(cwd)
 }
 
 /// A session keyring of the container's own, so it cannot read the host's keys.

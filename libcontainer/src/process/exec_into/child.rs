@@ -193,21 +193,7 @@ fn ensure_cwd(cwd: &Path) -> Result<(), String> {
     // By path on purpose: the cwd is the container's, and we are in its root.
     nix::unistd::chdir(cwd)
         .map_err(|e| format!("chdir to cwd ({cwd:?}) set in config.json failed: {e}"))?;
-    // glibc's getcwd fails with ENOENT where the kernel says "(unreachable)".
-    let now = nix::unistd::getcwd().map_err(|e| match e {
-        nix::errno::Errno::ENOENT => format!(
-            "current working directory {} is outside of the container root",
-            cwd.display()
-        ),
-        e => format!("getcwd: {e}"),
-    })?;
-    if !now.is_absolute() || now.starts_with("(unreachable)") {
-        return Err(format!(
-            "current working directory {} is outside of the container root",
-            now.display()
-        ));
-    }
-    Ok(())
+    exec::check_cwd(cwd)
 }
 
 /// The environment with one entry per name, the last given winning, in the order

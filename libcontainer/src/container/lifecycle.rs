@@ -43,9 +43,14 @@ pub(super) fn start(root: &Path, id: &ContainerId) -> Result<Vec<String>> {
             )
             .into())
         }
-        Status::Running | Status::Paused => {
+        Status::Running => {
             return Err(
                 ContainerError::CannotStart("cannot start an already running container").into(),
+            )
+        }
+        Status::Paused => {
+            return Err(
+                ContainerError::CannotStart("cannot start a container in the paused state").into(),
             )
         }
     }

@@ -44,8 +44,10 @@ fn status_of(dir: &Path, st: &StateFile, alive: bool) -> Status {
     match (alive, st.complete) {
         (false, _) => Status::Stopped,
         (true, false) => Status::Creating,
-        (true, true) if dir.join("exec.fifo").exists() => Status::Created,
+        // Frozen first, as runc: a created container can be paused too, and must then
+        // say so, or `resume` would refuse it and its `start` would wait forever.
         (true, true) if st.cgroup.is_frozen() => Status::Paused,
+        (true, true) if dir.join("exec.fifo").exists() => Status::Created,
         (true, true) => Status::Running,
     }
 }

@@ -15,7 +15,8 @@
 //! spec, this host's mountinfo) and are mutated twice over: as JSON (a random node
 //! replaced by an extreme value: huge and negative numbers, wrong types, long and
 //! control-character strings, deep nesting) and as bytes (flips, inserts, deletions,
-//! splices, tokens). A panic writes the input to `target/fuzz-crashes/` and exits 1; an
+//! splices, tokens). A panic writes the input to `target/fuzz-crashes/` and exits 1
+//! (`--replay FILE TARGET` runs it again); an
 //! input that runs for more than 5 s is a hang, written there too. Not coverage-guided
 //! (cargo-fuzz needs nightly): it makes up in volume, and each target is a plain
 //! `fn(&[u8])` that a libFuzzer or AFL harness can call as it is.
@@ -265,9 +266,11 @@ fn main() {
     let mut seconds = 10u64;
     let mut seed = std::process::id() as u64 ^ 0x5eed;
     let mut names: Vec<String> = Vec::new();
+    let mut replay: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
+            "--replay" => replay = args.next().map(PathBuf::from),
             "--seconds" => {
                 seconds = args
                     .next()
@@ -281,6 +284,17 @@ fn main() {
     let all = targets::all();
     if names.is_empty() {
         names = all.iter().map(|(n, _)| n.to_string()).collect();
+    }
+    if let Some(file) = replay {
+        // One saved input, once, on the named targets: a panic shows as usual.
+        let data = std::fs::read(&file).expect("read the input");
+        for name in &names {
+            let (_, target) = all.iter().find(|(n, _)| n == name).expect("a target");
+            (target.run)(&data);
+            println!("quai-fuzz: {name}: {} ran without a panic", file.display());
+        }
+        targets::cleanup();
+        return;
     }
     // Panics are reported by the driver, with the input; the default hook's text too.
     for name in &names {

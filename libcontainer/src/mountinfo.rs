@@ -24,9 +24,12 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
+        // Three octal digits naming a byte (\000 to \377): anything else is literal
+        // (a fuzzer found "\777" overflowing the byte).
         if b[i] == b'\\'
             && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+            && (b'0'..=b'3').contains(&b[i + 1])
+            && b[i + 2..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
         {
             out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
             i += 4;
@@ -79,5 +82,13 @@ mod tests {
         assert_eq!(m[0].optional, vec!["master:1", "shared:2"]);
         assert_eq!(m[0].fstype, "ext3");
         assert_eq!(m[0].super_options, "rw,errors=continue");
+    }
+
+    #[test]
+    fn escapes_past_a_byte_are_literal() {
+        // Found by quai-fuzz: "\\777" overflowed the byte it was decoded into.
+        assert_eq!(unescape("/a\\777b"), "/a\\777b");
+        assert_eq!(unescape("/a\\377"), String::from_utf8_lossy(b"/a\xff"));
+        assert_eq!(unescape("/a\\040b\\"), "/a b\\");
     }
 }

@@ -60,6 +60,39 @@ pub struct Bundle {
     pub rootfs: PathBuf,
 }
 
+/// The rootfs `root.path` names, canonical. What config.json wrote must not be or pass
+/// through a symlink: for a relative path, no component below the bundle directory; for
+/// an absolute one, not the last. A bundle whose `rootfs` links to `/` or another host
+/// directory would have the runtime make mount targets, device nodes and files there
+/// (runc refuses any symlink in the path; the directories above are the host's own
+/// layout, which quai resolves as crun does).
+fn resolve_rootfs(dir: &Path, written: &Path) -> Result<PathBuf, SpecError> {
+    let joined = dir.join(written);
+    let first_written = if written.is_absolute() {
+        joined.components().count().saturating_sub(1)
+    } else {
+        dir.components().count()
+    };
+    let mut at = PathBuf::new();
+    for (i, part) in joined.components().enumerate() {
+        at.push(part);
+        let is_link = std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink());
+        if i >= first_written && matches!(part, std::path::Component::Normal(_)) && is_link {
+            let to = std::fs::read_link(&at).unwrap_or_default();
+            return Err(SpecError::Invalid(format!(
+                "rootfs {} is reached through the symlink {} (to {}): a bundle's rootfs must be a directory, not a link",
+                joined.display(),
+                at.display(),
+                to.display()
+            )));
+        }
+    }
+    std::fs::canonicalize(&joined).map_err(|source| SpecError::Read {
+        path: joined.clone(),
+        source,
+    })
+}
+
 impl Bundle {
     /// Loads `<dir>/config.json` and validates it for `create`.
     pub fn load(dir: &Path) -> Result<Self, SpecError> {
@@ -77,11 +110,7 @@ impl Bundle {
             .root()
             .as_ref()
             .ok_or_else(|| SpecError::Invalid("root must be set".into()))?;
-        let rootfs = dir.join(root.path());
-        let rootfs = std::fs::canonicalize(&rootfs).map_err(|source| SpecError::Read {
-            path: rootfs.clone(),
-            source,
-        })?;
+        let rootfs = resolve_rootfs(&dir, root.path())?;
         if !rootfs.is_dir() {
             return Err(SpecError::Invalid(format!(
                 "rootfs {} is not a directory",

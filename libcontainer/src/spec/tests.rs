@@ -55,3 +55,32 @@ fn a_missing_rootfs_and_an_invalid_spec_are_refused() {
     assert!(e.contains("listed twice"), "{e}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn a_rootfs_written_through_a_symlink_is_refused() {
+    let dir = scratch("links");
+    let host = dir.join("host");
+    std::fs::create_dir_all(host.join("inner")).unwrap();
+    std::os::unix::fs::symlink(&host, dir.join("link")).unwrap();
+    // Relative: the link itself, and a link on the way.
+    for written in ["link", "link/inner"] {
+        let e = resolve_rootfs(&dir, Path::new(written))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("symlink") && e.contains(&*host.to_string_lossy()),
+            "{e}"
+        );
+    }
+    // Absolute: the last component is checked, the directories above are resolved.
+    let e = resolve_rootfs(&dir, &dir.join("link"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("symlink"), "{e}");
+    let through = resolve_rootfs(&dir, &dir.join("link/inner")).unwrap();
+    assert_eq!(through, std::fs::canonicalize(host.join("inner")).unwrap());
+    // Plain directories, and `..` that stays on real directories, resolve.
+    let plain = resolve_rootfs(&dir, Path::new("rootfs/../rootfs")).unwrap();
+    assert_eq!(plain, std::fs::canonicalize(dir.join("rootfs")).unwrap());
+    std::fs::remove_dir_all(dir).unwrap();
+}

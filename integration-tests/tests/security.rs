@@ -1,6 +1,7 @@
 //! Planted symlinks in the image must never redirect a mount, mknod or write to the host.
 
 use integration_tests::{json, Ctr, TempDir};
+use std::path::Path;
 
 /// Plant `rootfs/<link>` -> `target` (an absolute host path).
 fn plant(c: &Ctr, link: &str, target: &std::path::Path) {
@@ -121,5 +122,112 @@ fn dev_symlink_stays_in_rootfs() {
         // Either refused or confined to the rootfs; never on the host.
         let _ = c.run(&[]);
         assert_untouched(&v);
+    }
+}
+
+/// config.json's `root.path` naming a host directory through a symlink in the bundle
+/// (`rootfs -> /srv/host`, relative, absolute, or a chain of two links): the runtime
+/// would make its mount targets and files there. Refused with one clear error naming
+/// the link (runc refuses any symlink in the rootfs path), and the host directory is
+/// untouched.
+#[test]
+fn rootfs_symlink_to_a_host_directory_is_refused() {
+    for how in ["relative", "absolute", "chain"] {
+        let v = victim();
+        let mut c = Ctr::new();
+        let link = c.bundle.dir().join("img");
+        match how {
+            "chain" => {
+                std::os::unix::fs::symlink(c.bundle.dir().join("img2"), &link).unwrap();
+                std::os::unix::fs::symlink(v.path(), c.bundle.dir().join("img2")).unwrap();
+            }
+            _ => std::os::unix::fs::symlink(v.path(), &link).unwrap(),
+        }
+        let written = if how == "absolute" {
+            link.to_string_lossy().into_owned()
+        } else {
+            "img".to_string()
+        };
+        c.bundle.set("/root/path", json!(written));
+        c.bundle
+            .add_mount("/made-by-the-runtime", "tmpfs", "tmpfs", &[]);
+        let out = c.run(&[]);
+        integration_tests::check::one_clear_error_all(&c, out, &["rootfs", "symlink"]);
+        assert_untouched(&v);
+    }
+}
+
+/// Every form of link the image can put where the runtime mounts a file or directory
+/// that engines bind (`/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`, a volume):
+/// absolute, relative and climbing past the root, a chain of two, a loop, and a link
+/// as the parent directory. Each run either works, with the bind confined to the
+/// rootfs, or fails with one clear error; the host files behind the links are never
+/// mounted over or changed, and nothing is left.
+#[test]
+fn file_bind_targets_as_links_stay_in_rootfs() {
+    let src = TempDir::new("bindsrc");
+    std::fs::write(src.join("f"), "from the engine\n").unwrap();
+    std::fs::create_dir(src.join("d")).unwrap();
+    for target in [
+        "/etc/hosts",
+        "/etc/hostname",
+        "/etc/resolv.conf",
+        "/data/vol",
+    ] {
+        let is_dir = target == "/data/vol";
+        for how in ["absolute", "relative", "chain", "loop", "parent"] {
+            let v = victim();
+            let host_file = if is_dir {
+                v.path().to_path_buf()
+            } else {
+                v.join("keep.txt")
+            };
+            let mut c = Ctr::new();
+            c.bundle.args(&["/bin/true"]);
+            let depth = target.matches('/').count() - 1;
+            match how {
+                "absolute" => plant(&c, target, &host_file),
+                "relative" => {
+                    let up = "../".repeat(depth + 12);
+                    plant(
+                        &c,
+                        target,
+                        Path::new(&format!("{up}{}", host_file.display())),
+                    );
+                }
+                "chain" => {
+                    plant(&c, target, Path::new("/hop"));
+                    plant(&c, "/hop", &host_file);
+                }
+                "loop" => {
+                    plant(&c, target, Path::new("/loop-b"));
+                    plant(&c, "/loop-b", Path::new(target));
+                }
+                _ => {
+                    let parent = Path::new(target).parent().unwrap();
+                    let _ = std::fs::remove_dir_all(
+                        c.bundle.rootfs().join(&parent.to_str().unwrap()[1..]),
+                    );
+                    plant(&c, parent.to_str().unwrap(), v.path());
+                }
+            }
+            let source = src.join(if is_dir { "d" } else { "f" });
+            c.bundle
+                .add_mount(target, "bind", source.to_str().unwrap(), &["rbind", "ro"]);
+            let what = format!("{target} ({how} link)");
+            let out = c.run(&[]);
+            eprintln!("{what}: exit {} {}", out.code, out.stderr.trim());
+            if out.code != 0 {
+                let lines = out.stderr.lines().filter(|l| !l.trim().is_empty()).count();
+                assert!(
+                    out.code == 1 && lines == 1,
+                    "{what}: not one clear error: {out}"
+                );
+            }
+            c.assert_gone(None);
+            assert_untouched(&v);
+            let kept = std::fs::read_to_string(v.join("keep.txt")).unwrap();
+            assert_eq!(kept, "host\n", "{what}: the host file was changed");
+        }
     }
 }

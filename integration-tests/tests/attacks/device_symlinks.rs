@@ -14,7 +14,7 @@ use integration_tests::console::read_pty;
 use integration_tests::{json, ConsoleSocket, Ctr, TempDir, Value};
 use std::time::Duration;
 
-const CORE_PATTERN: &str = "/proc/sys/kernel/core_pattern";
+pub(crate) const CORE_PATTERN: &str = "/proc/sys/kernel/core_pattern";
 
 /// A container whose /dev is the image's own directory (no tmpfs mounted there).
 fn image_dev_ctr() -> Ctr {
@@ -32,7 +32,7 @@ fn plant(c: &Ctr, link: &str, target: &str) {
 
 /// Mounts in the init's mountinfo that sit on a procfs file other than through procfs
 /// itself, or whose root is a procfs file bound elsewhere (`/sys/kernel/...`).
-fn procfs_file_mounts(pid: i32) -> Vec<String> {
+pub(crate) fn procfs_file_mounts(pid: i32) -> Vec<String> {
     let info = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).expect("mountinfo");
     info.lines()
         .filter(|l| {
@@ -45,7 +45,7 @@ fn procfs_file_mounts(pid: i32) -> Vec<String> {
 }
 
 /// The host's core_pattern, to check it never changes.
-fn core_pattern() -> String {
+pub(crate) fn core_pattern() -> String {
     std::fs::read_to_string(CORE_PATTERN).expect("read core_pattern")
 }
 

@@ -23,7 +23,7 @@ fn plant(c: &Ctr, link: &str, target: &str) {
 /// The mounts on or below /proc in the init's mountinfo that are neither procfs (at
 /// /proc, or its own directories bound read-only in place) nor the runtime's masks of
 /// `c`'s maskedPaths (`/dev/null`, or a read-only tmpfs): what an attack would leave.
-fn foreign_proc_mounts(c: &Ctr, pid: i32) -> Vec<String> {
+pub(crate) fn foreign_proc_mounts(c: &Ctr, pid: i32) -> Vec<String> {
     let masked: Vec<String> = c.bundle.config["linux"]["maskedPaths"]
         .as_array()
         .map(|a| {

@@ -1,0 +1,298 @@
+//! Class: paths the runtime uses inside the rootfs, swapped for symlinks *while* it uses
+//! them. The image's symlinks are refused or followed inside the rootfs (the tests in
+//! `proc_mounts`, `device_symlinks` and `security`); the published escapes won the
+//! race instead: the path is a directory when checked and a symlink when used.
+//! A second process (here a host thread, as a second container sharing the volume
+//! would be) exchanges a real path with a symlink (`renameat2(RENAME_EXCHANGE)`, so
+//! the name always exists) as fast as it can, while the runtime creates a container
+//! again and again:
+//!
+//! - CVE-2019-19921: a volume's destination raced into a link to `/proc`: no mount may
+//!   land on or in the container's procfs;
+//! - CVE-2024-45310: mount targets made (`mkdir`) through a raced link to a host
+//!   directory: nothing may appear in the host directory;
+//! - CVE-2025-31133: `/dev/null`, bound over masked paths, raced into a link to
+//!   `core_pattern`: no procfs file may be mounted anywhere;
+//! - CVE-2025-52565: `/dev/console`, where the pty is bound, raced the same way.
+//!
+//! Each round's create either works or fails with one clear error; the host side is
+//! checked after every round (the init's mountinfo, the host directory, the host's
+//! `core_pattern`), and the swapper is checked to have run throughout.
+
+use super::device_symlinks::{core_pattern, procfs_file_mounts, CORE_PATTERN};
+use super::proc_mounts::foreign_proc_mounts;
+use integration_tests::{ConsoleSocket, Ctr, TempDir};
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Rounds of create per class: each create is a few milliseconds, and the swapper
+/// exchanges the names tens of thousands of times per second.
+const ROUNDS: usize = 60;
+
+/// A thread exchanging two names in the rootfs until stopped.
+struct Swapper {
+    stop: Arc<AtomicBool>,
+    swaps: Arc<AtomicU64>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    real: PathBuf,
+    other: PathBuf,
+}
+
+fn exchange(a: &CString, b: &CString) -> bool {
+    // SAFETY: two valid NUL-terminated paths; renameat2 reads them only.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    rc == 0
+}
+
+impl Swapper {
+    /// Makes `rootfs/<path>.swap` a symlink to `target` and starts exchanging it with
+    /// `rootfs/<path>` (which must exist).
+    fn start(c: &Ctr, path: &str, target: &str) -> Swapper {
+        let real = c.bundle.rootfs().join(path.trim_start_matches('/'));
+        let other = PathBuf::from(format!("{}.swap", real.display()));
+        std::os::unix::fs::symlink(target, &other).expect("plant the swap link");
+        let (a, b) = (cstr(&real), cstr(&other));
+        let stop = Arc::new(AtomicBool::new(false));
+        let swaps = Arc::new(AtomicU64::new(0));
+        let thread = {
+            let (stop, swaps) = (stop.clone(), swaps.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    if exchange(&a, &b) {
+                        swaps.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        };
+        Swapper {
+            stop,
+            swaps,
+            thread: Some(thread),
+            real,
+            other,
+        }
+    }
+
+    fn swaps(&self) -> u64 {
+        self.swaps.load(Ordering::Relaxed)
+    }
+
+    /// Stops the thread, leaves the link at `<path>.swap`, and says how often it swapped.
+    fn stop(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.take().unwrap().join().expect("swapper");
+        let link_at_real =
+            std::fs::symlink_metadata(&self.real).is_ok_and(|m| m.file_type().is_symlink());
+        if link_at_real {
+            exchange(&cstr(&self.real), &cstr(&self.other));
+        }
+        self.swaps()
+    }
+}
+
+fn cstr(p: &Path) -> CString {
+    CString::new(p.as_os_str().as_bytes()).unwrap()
+}
+
+/// What one round's create did.
+#[derive(Default)]
+struct Tally {
+    created: usize,
+    refused: usize,
+    /// The first refusal's message.
+    example: String,
+}
+
+/// Runs `rounds` creates of `c` (ids `<id>-<n>`) while `swapper` runs: each is either
+/// created, checked by `check(pid)` and removed, or refused with one clear error and
+/// nothing left. `before_create` may prepare the round (and hand extra arguments).
+fn rounds(
+    c: &mut Ctr,
+    swapper: &Swapper,
+    mut before_create: impl FnMut(&Ctr, usize) -> Vec<String>,
+    mut check: impl FnMut(&Ctr, i32),
+) -> Tally {
+    let base = c.id.clone();
+    let mut tally = Tally::default();
+    c.bundle.save();
+    for n in 0..ROUNDS {
+        c.id = format!("{base}-{n}");
+        let extra = before_create(c, n);
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let before = swapper.swaps();
+        let out = c.create(&extra);
+        assert!(
+            swapper.swaps() > before,
+            "the swapper did not run during round {n}"
+        );
+        if out.code == 0 {
+            tally.created += 1;
+            let pid = c.pid();
+            check(c, pid);
+            c.delete(&["--force"]).ok();
+            c.assert_gone(Some(pid));
+        } else {
+            tally.refused += 1;
+            if tally.example.is_empty() {
+                tally.example = out.stderr.trim().to_string();
+            }
+            let lines = out.stderr.lines().filter(|l| !l.trim().is_empty()).count();
+            assert!(
+                out.code == 1 && lines == 1,
+                "round {n}: not one clear error: {out}"
+            );
+            c.assert_gone(None);
+        }
+    }
+    c.id = base;
+    tally
+}
+
+#[track_caller]
+fn report(class: &str, tally: &Tally, swaps: u64) {
+    eprintln!(
+        "{class}: {} rounds, {} created, {} refused, {swaps} swaps; refused with: {}",
+        ROUNDS, tally.created, tally.refused, tally.example
+    );
+    assert!(
+        swaps > ROUNDS as u64,
+        "{class}: the swapper hardly ran ({swaps} swaps)"
+    );
+}
+
+/// A directory at `rootfs/vol` for the swapper to exchange.
+fn volume_dir(c: &Ctr) {
+    std::fs::create_dir_all(c.bundle.rootfs().join("vol")).unwrap();
+}
+
+#[test]
+fn cve_2019_19921_volume_raced_into_a_link_to_proc() {
+    let mut c = Ctr::new();
+    c.bundle.probe(&["sleep", "forever"]);
+    volume_dir(&c);
+    let src = TempDir::new("volume");
+    c.bundle
+        .add_mount("/vol", "bind", src.path().to_str().unwrap(), &["rbind"]);
+    c.bundle.add_mount("/vol/sub", "tmpfs", "tmpfs", &[]);
+    std::fs::create_dir(src.join("sub")).unwrap();
+    let swapper = Swapper::start(&c, "/vol", "/proc");
+    let tally = rounds(
+        &mut c,
+        &swapper,
+        |_, _| vec![],
+        |c, pid| {
+            let foreign = foreign_proc_mounts(c, pid);
+            assert!(foreign.is_empty(), "a mount landed on /proc: {foreign:#?}");
+        },
+    );
+    report("CVE-2019-19921", &tally, swapper.stop());
+}
+
+#[test]
+fn cve_2024_45310_mount_targets_made_through_a_raced_link() {
+    let victim = TempDir::new("victim");
+    std::fs::write(victim.join("keep.txt"), "host\n").unwrap();
+    let mut c = Ctr::new();
+    c.bundle.probe(&["sleep", "forever"]);
+    volume_dir(&c);
+    c.bundle
+        .add_mount("/vol/made/by/runtime", "tmpfs", "tmpfs", &[]);
+    let swapper = Swapper::start(&c, "/vol", victim.path().to_str().unwrap());
+    let tally = rounds(&mut c, &swapper, |_, _| vec![], |_, _| {});
+    let swaps = swapper.stop();
+    let entries: Vec<_> = std::fs::read_dir(victim.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        entries,
+        vec![std::ffi::OsString::from("keep.txt")],
+        "the runtime made directories in the host directory"
+    );
+    let left = integration_tests::host::mounts_mentioning(victim.path());
+    assert!(left.is_empty(), "a mount landed on the host: {left:?}");
+    // The race was won at least once: the runtime followed the link, inside the rootfs.
+    let inside = c
+        .bundle
+        .rootfs()
+        .join(victim.path().strip_prefix("/").unwrap());
+    assert!(
+        inside.join("made").exists() || tally.refused > 0,
+        "the link was never met in {ROUNDS} rounds"
+    );
+    report("CVE-2024-45310", &tally, swaps);
+}
+
+/// A container with the image's own `/dev` (no tmpfs) holding a regular file at `name`.
+fn image_dev_with(name: &str) -> Ctr {
+    let mut c = Ctr::new();
+    c.bundle.remove_mount("/dev");
+    let at = c.bundle.rootfs().join("dev").join(name);
+    std::fs::write(at, "image\n").unwrap();
+    c
+}
+
+#[test]
+fn cve_2025_31133_dev_null_raced_into_a_link_to_core_pattern() {
+    let before = core_pattern();
+    let mut c = image_dev_with("null");
+    c.bundle.probe(&["sleep", "forever"]);
+    let swapper = Swapper::start(&c, "/dev/null", CORE_PATTERN);
+    let tally = rounds(
+        &mut c,
+        &swapper,
+        |c, _| {
+            // The runtime replaces the image's /dev/null; give the swapper a file again.
+            let null = c.bundle.rootfs().join("dev/null");
+            if std::fs::symlink_metadata(&null).is_err() {
+                let _ = std::fs::write(&null, "image\n");
+            }
+            vec![]
+        },
+        |_, pid| {
+            let bad = procfs_file_mounts(pid);
+            assert!(bad.is_empty(), "a procfs file was mounted: {bad:#?}");
+        },
+    );
+    report("CVE-2025-31133", &tally, swapper.stop());
+    assert_eq!(core_pattern(), before, "the host's core_pattern changed");
+}
+
+#[test]
+fn cve_2025_52565_dev_console_raced_into_a_link_to_core_pattern() {
+    let before = core_pattern();
+    let mut c = image_dev_with("console");
+    c.bundle.probe(&["sleep", "forever"]);
+    c.bundle.set("/process/terminal", serde_json::json!(true));
+    let sockets = TempDir::new("consoles");
+    let mut listening: Vec<ConsoleSocket> = Vec::new();
+    let swapper = Swapper::start(&c, "/dev/console", CORE_PATTERN);
+    let tally = rounds(
+        &mut c,
+        &swapper,
+        |_, n| {
+            let sock = ConsoleSocket::listen(&sockets.join(format!("s{n}")));
+            let path = sock.path().to_str().unwrap().to_string();
+            listening.push(sock);
+            vec!["--console-socket".into(), path]
+        },
+        |_, pid| {
+            let bad = procfs_file_mounts(pid);
+            assert!(bad.is_empty(), "a procfs file was mounted: {bad:#?}");
+        },
+    );
+    report("CVE-2025-52565", &tally, swapper.stop());
+    assert_eq!(core_pattern(), before, "the host's core_pattern changed");
+}

@@ -225,6 +225,28 @@ fn judge(inject: &str, run: Result<(i32, String), String>) {
     }
 }
 
+/// After a fault, `state` still answers: the container's state as JSON, or one clear
+/// error that it does not exist.
+#[track_caller]
+fn state_answers(c: &Ctr, inject: &str) {
+    let out = c.cmd(&["state", &c.id]);
+    if out.code == 0 {
+        let status = out.json()["status"].as_str().map(str::to_string);
+        assert!(
+            matches!(
+                status.as_deref(),
+                Some("created" | "running" | "stopped" | "paused")
+            ),
+            "{inject}: state says {out}"
+        );
+    } else {
+        assert!(
+            out.code == 1 && out.stderr.contains("does not exist"),
+            "{inject}: state gives no answer: {out}"
+        );
+    }
+}
+
 /// `run` (create, start, wait, delete: the runtime, its init and the container's
 /// process) with every system call failing once: after each, `delete --force` leaves
 /// no state, cgroup, mount or process.
@@ -246,6 +268,7 @@ fn run_survives_every_system_call_failing() {
             "inject",
         );
         judge(inject, run);
+        state_answers(&c, inject);
         c.cmd(&["delete", "--force", &c.id]);
         c.assert_gone(None);
         // A killed init may be a zombie for a moment, until PID 1 reaps it.
@@ -255,6 +278,41 @@ fn run_survives_every_system_call_failing() {
     }
     eprintln!(
         "run: {} faults injected over {} system calls",
+        all.len(),
+        calls.len()
+    );
+    c.id = base;
+}
+
+/// `start` of a created container with every system call failing once: `state` answers
+/// after it, and `delete --force` removes everything.
+#[test]
+fn start_survives_every_system_call_failing() {
+    let mut c = Ctr::new();
+    c.bundle.args(&["/bin/true"]);
+    let base = c.id.clone();
+    c.id = format!("{base}-count");
+    c.create(&[]).ok();
+    let calls = calls_of(&c, &["start", &c.id]);
+    c.delete(&["--force"]).ok();
+    let all = injections(&calls);
+    for (i, inject) in all.iter().enumerate() {
+        c.id = format!("{base}-{i}");
+        c.create(&[]).ok();
+        let pid = c.pid();
+        let run = traced(
+            &c,
+            &["-f", "-qq", "-o", "/dev/null", "-e", inject],
+            &["start", &c.id],
+            "inject",
+        );
+        judge(inject, run);
+        state_answers(&c, inject);
+        c.cmd(&["delete", "--force", &c.id]).ok();
+        c.assert_gone(Some(pid));
+    }
+    eprintln!(
+        "start: {} faults injected over {} system calls",
         all.len(),
         calls.len()
     );
@@ -320,6 +378,7 @@ fn delete_survives_every_system_call_failing() {
             "inject",
         );
         judge(inject, run);
+        state_answers(&c, inject);
         c.cmd(&["delete", "--force", &c.id]);
         c.assert_gone(Some(pid));
     }

@@ -53,7 +53,7 @@ scripts/runc-bats.sh target/debug/quai
 step "OCI runtime-tools validation (scripts/runtime-tools.sh)"
 scripts/runtime-tools.sh target/debug/quai
 # The parsers that read what other programs hand quai (config.json, seccomp profiles,
-# state.json, mountinfo), fed mutated inputs for 15 s each: no panic, hang or leftover
+# state.json, mountinfo, the command line), fed mutated inputs for 15 s each: no panic, hang or leftover
 # (quai-fuzz; run it longer with `cargo run --profile fuzz -p quai-fuzz -- --seconds 600`).
 step "fuzzing smoke run (quai-fuzz, 15 s per target)"
 cargo run --quiet -p quai-fuzz -- --seconds 15

@@ -9,7 +9,9 @@
 //! - `config`: `config.json` text -> `spec::parse` -> validation (`Bundle::from_spec`);
 //! - `seccomp`: a `linux.seccomp` object -> the seccomp compiler (`Filter::compile`);
 //! - `state`: a container's `state.json` -> `Container::load` and `state` (read only);
-//! - `mountinfo`: `/proc/self/mountinfo` text -> `mountinfo::parse`.
+//! - `mountinfo`: `/proc/self/mountinfo` text -> `mountinfo::parse`;
+//! - `cli`: an argv -> the built `quai` binary, fenced in a read-only mount namespace
+//!   (see `cli.rs`).
 //!
 //! Inputs start from seeds (`fuzz/seeds/`, the engines' seccomp profiles, quai's default
 //! spec, this host's mountinfo) and are mutated twice over: as JSON (a random node
@@ -29,6 +31,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod cli;
 mod targets;
 
 /// A small, fast, seeded generator (xorshift64*).

@@ -42,6 +42,15 @@ pub fn all() -> Vec<(&'static str, Target)> {
             },
         ),
         (
+            "cli",
+            Target {
+                seeds: crate::cli::seeds,
+                extra: crate::cli::extra,
+                run: crate::cli::run,
+                left_behind: crate::cli::nothing_running,
+            },
+        ),
+        (
             "mountinfo",
             Target {
                 seeds: mountinfo_seeds,
@@ -61,7 +70,7 @@ fn nothing() -> Result<(), String> {
     Ok(())
 }
 
-fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
@@ -92,6 +101,7 @@ fn scratch() -> &'static Path {
 /// Removes the scratch directory (at the end of a run).
 pub fn cleanup() {
     let _ = std::fs::remove_dir_all(scratch());
+    crate::cli::cleanup();
 }
 
 fn listing(dir: &Path) -> Vec<String> {

@@ -162,7 +162,9 @@ fn rootfs_symlink_to_a_host_directory_is_refused() {
 /// absolute, relative and climbing past the root, a chain of two, a loop, and a link
 /// as the parent directory. Each run either works, with the bind confined to the
 /// rootfs, or fails with one clear error; the host files behind the links are never
-/// mounted over or changed, and nothing is left.
+/// mounted over or changed, and nothing is left. Where the target is missing the runtime
+/// creates the file it binds onto: through a link, that is crun's CVE-2025-24965 (a file
+/// the runtime writes in the rootfs made on the host).
 #[test]
 fn file_bind_targets_as_links_stay_in_rootfs() {
     let src = TempDir::new("bindsrc");

@@ -7,6 +7,8 @@
 //! - `kill-self SIGNAL`: default action for SIGNAL, then raise it;
 //! - `syscall NR [ARG...]`, `syscall32 NR [ARG...]`: one raw system call, native or
 //!   through the i386 gate: `{"ret":r,"errno":e}` (see `raw`);
+//! - `swap A B`: exchange the two paths (`renameat2(RENAME_EXCHANGE)`) forever, the
+//!   racing process of the race attacks; prints `swapping` once the first exchange worked;
 //! - `trap`: block signals, print `ready`, then print `signal N` for the first one and exit 0
 //!   (SIGURG, SIGCHLD and SIGWINCH are ignored, not reported).
 
@@ -21,7 +23,7 @@ use std::process::exit;
 
 fn usage() -> ! {
     eprintln!(
-        "usage: probe report|exit N|sleep SECS|forever|echo ARGS|fds|write PATH|kill-self SIG|trap|syscall[32] NR ARGS"
+        "usage: probe report|exit N|sleep SECS|forever|echo ARGS|fds|write PATH|kill-self SIG|trap|swap A B|syscall[32] NR ARGS"
     );
     exit(2)
 }
@@ -51,6 +53,10 @@ fn main() {
             exit(3)
         }
         "trap" => trap(),
+        "swap" => match rest {
+            [a, b] => swap(a, b),
+            _ => usage(),
+        },
         "syscall" | "syscall32" => match raw::run(mode == "syscall32", rest) {
             Ok(doc) => println!("{}", doc.render()),
             Err(e) => {
@@ -142,4 +148,31 @@ fn trap() {
         let sig = libc::sigwaitinfo(&set, std::ptr::null_mut());
         println!("signal {sig}");
     }
+}
+
+/// Exchanges `a` and `b` as fast as possible, forever.
+fn swap(a: &str, b: &str) -> ! {
+    let (a, b) = (cstring(a), cstring(b));
+    let mut announced = false;
+    loop {
+        // SAFETY: two valid NUL-terminated paths.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_renameat2,
+                libc::AT_FDCWD,
+                a.as_ptr(),
+                libc::AT_FDCWD,
+                b.as_ptr(),
+                libc::RENAME_EXCHANGE,
+            )
+        };
+        if rc == 0 && !announced {
+            println!("swapping");
+            announced = true;
+        }
+    }
+}
+
+fn cstring(s: &str) -> std::ffi::CString {
+    std::ffi::CString::new(s).unwrap_or_else(|_| usage())
 }

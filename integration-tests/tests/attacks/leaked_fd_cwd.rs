@@ -8,22 +8,24 @@
 
 use integration_tests::check::one_clear_error;
 use integration_tests::{json, Ctr};
-use std::path::PathBuf;
 
 const FDS: std::ops::RangeInclusive<u32> = 3..=24;
 
-fn rootfs_of(c: &Ctr) -> PathBuf {
-    std::fs::canonicalize(c.bundle.rootfs()).expect("rootfs")
-}
-
+/// The process's working directory, read from the host, is a directory of its own root
+/// (the container's): the path the kernel shows for `/proc/<pid>/cwd`, looked up below
+/// `/proc/<pid>/root`, is the very same directory. (The kernel shows a directory inside
+/// another mount namespace by its path there, `/w`; a host directory the process escaped
+/// to by its host path, which the container's root does not have.)
 #[track_caller]
-fn assert_cwd_inside(c: &Ctr, pid: i32, what: &str) {
+pub(crate) fn assert_cwd_inside(pid: i32, what: &str) {
+    use std::os::unix::fs::MetadataExt;
     let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).expect("cwd of the process");
+    let real = std::fs::metadata(format!("/proc/{pid}/cwd")).expect("stat the cwd");
+    let via_root = std::fs::metadata(format!("/proc/{pid}/root{}", cwd.display()));
     assert!(
-        cwd.starts_with(rootfs_of(c)),
-        "{what}: the process's working directory is {} on the host, outside {}",
-        cwd.display(),
-        rootfs_of(c).display()
+        via_root.is_ok_and(|m| (m.dev(), m.ino()) == (real.dev(), real.ino())),
+        "{what}: the process's working directory {} is not in its root filesystem",
+        cwd.display()
     );
 }
 
@@ -40,7 +42,7 @@ fn container_with_cwd(cwd: &str, plant: Option<&str>) {
     let out = c.run(&["--detach"]);
     let what = format!("cwd {cwd} (planted {plant:?})");
     if out.code == 0 {
-        assert_cwd_inside(&c, c.pid(), &what);
+        assert_cwd_inside(c.pid(), &what);
     } else {
         one_clear_error(&c, out, &["cwd", "chdir", "working directory"]);
     }
@@ -94,7 +96,7 @@ fn exec_cwd_in_a_runtime_fd_stays_in_the_rootfs() {
             .trim()
             .parse()
             .expect("a pid");
-        assert_cwd_inside(&c, pid, &format!("exec --cwd {cwd}"));
+        assert_cwd_inside(pid, &format!("exec --cwd {cwd}"));
         // SAFETY: our exec'd process, found by its pid file a moment ago.
         unsafe { libc::kill(pid, libc::SIGKILL) };
     }

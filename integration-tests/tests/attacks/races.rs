@@ -13,7 +13,9 @@
 //!   directory: nothing may appear in the host directory;
 //! - CVE-2025-31133: `/dev/null`, bound over masked paths, raced into a link to
 //!   `core_pattern`: no procfs file may be mounted anywhere;
-//! - CVE-2025-52565: `/dev/console`, where the pty is bound, raced the same way.
+//! - CVE-2025-52565: `/dev/console`, where the pty is bound, raced the same way;
+//! - CVE-2024-21626 from inside: a process *of the running container* exchanges `exec
+//!   --cwd`'s directory with a link to a runtime fd.
 //!
 //! Each round's create either works or fails with one clear error; the host side is
 //! checked after every round (the init's mountinfo, the host directory, the host's
@@ -24,6 +26,7 @@ use super::proc_mounts::foreign_proc_mounts;
 use integration_tests::{ConsoleSocket, Ctr, TempDir};
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -295,4 +298,72 @@ fn cve_2025_52565_dev_console_raced_into_a_link_to_core_pattern() {
     );
     report("CVE-2025-52565", &tally, swapper.stop());
     assert_eq!(core_pattern(), before, "the host's core_pattern changed");
+}
+
+/// CVE-2024-21626 (and runc's CVE-2021-30465, the symlink-exchange mount race) from
+/// inside: a process of the running container exchanges `/w` and a link to
+/// `/proc/self/fd/5` while the engine runs `exec --cwd /w` again and again. Every exec'd
+/// process's working directory, read from the host, is inside the rootfs.
+#[test]
+fn exec_cwd_raced_by_a_process_in_the_container() {
+    let mut c = Ctr::new();
+    std::fs::create_dir_all(c.bundle.rootfs().join("w")).unwrap();
+    let w = std::fs::metadata(c.bundle.rootfs().join("w")).unwrap();
+    let w = (w.dev(), w.ino());
+    std::os::unix::fs::symlink("/proc/self/fd/5", c.bundle.rootfs().join("w.swap")).unwrap();
+    c.bundle.probe(&["swap", "/w", "/w.swap"]);
+    c.run(&["--detach"]).ok();
+    let pid_file = c.work().join("exec.pid");
+    let mut tally = Tally::default();
+    for n in 0..ROUNDS {
+        let _ = std::fs::remove_file(&pid_file);
+        let out = c.cmd(&[
+            "exec",
+            "--detach",
+            "--cwd",
+            "/w",
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+            &c.id,
+            "/bin/probe",
+            "sleep",
+            "forever",
+        ]);
+        if out.code == 0 {
+            tally.created += 1;
+            let pid: i32 = std::fs::read_to_string(&pid_file)
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            // The directory itself (its inode never changes, whatever its name), or else
+            // a directory of the container's root filesystem.
+            let cwd = std::fs::metadata(format!("/proc/{pid}/cwd")).expect("stat the cwd");
+            if (cwd.dev(), cwd.ino()) != w {
+                super::leaked_fd_cwd::assert_cwd_inside(pid, &format!("round {n}"));
+            }
+            integration_tests::host::sh(&format!("kill -KILL {pid}"));
+        } else {
+            tally.refused += 1;
+            if tally.example.is_empty() {
+                tally.example = out.stderr.trim().to_string();
+            }
+            let lines = out.stderr.lines().filter(|l| !l.trim().is_empty()).count();
+            // runc's exec exits 255 when the process cannot be started.
+            assert!(
+                (out.code == 1 || out.code == 255) && lines == 1,
+                "round {n}: not one clear error: {out}"
+            );
+        }
+    }
+    eprintln!(
+        "exec --cwd raced from inside: {ROUNDS} rounds, {} ran, {} refused; refused with: {}",
+        tally.created, tally.refused, tally.example
+    );
+    assert!(
+        tally.created > 0 && tally.refused > 0 || tally.created == ROUNDS,
+        "no exec ran"
+    );
+    c.delete(&["--force"]).ok();
+    c.assert_gone(None);
 }

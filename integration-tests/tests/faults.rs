@@ -1,5 +1,5 @@
 //! Faults of the host under the runtime: a full disk and a read-only file system at
-//! `--root`. Each gives one clear error and leaves nothing (no state, cgroup, mount or
+//! `--root`, a host with no `/run`, and every system call failing once. Each gives one clear error and leaves nothing (no state, cgroup, mount or
 //! process); what was created before the fault can still be read, and removed once the
 //! file system can be written again.
 
@@ -388,4 +388,65 @@ fn delete_survives_every_system_call_failing() {
         calls.len()
     );
     c.id = base;
+}
+
+// --- No /run ----------------------------------------------------------------------------
+
+/// Runs `quai <args>` with no `--root` (so the default, `/run/quai`) in a private mount
+/// namespace whose root is a tmpfs holding every top-level directory of the host but
+/// `/run` (bound), read-only when `read_only`. Returns the exit status and stderr.
+fn without_run(c: &Ctr, read_only: bool, args: &[&str]) -> (i32, String) {
+    let script = r#"
+set -e
+mount --make-rprivate /
+R="$1"; RO="$2"; shift 2
+mount -t tmpfs quai-no-run "$R"
+for e in /*; do
+    n="${e#/}"
+    [ "$n" = run ] && continue
+    if [ -L "$e" ]; then ln -s "$(readlink "$e")" "$R/$n"
+    elif [ -d "$e" ]; then mkdir "$R/$n"; mount --rbind "$e" "$R/$n"
+    fi
+done
+[ "$RO" = ro ] && mount -o remount,ro,bind "$R"
+exec chroot "$R" "$@"
+"#;
+    let new_root = c.work().join("no-run-root");
+    std::fs::create_dir_all(&new_root).unwrap();
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c", script, "sh"])
+        .arg(&new_root)
+        .arg(if read_only { "ro" } else { "rw" })
+        .arg(c.bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("unshare (util-linux)");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A host with no `/run`: the default state root is made (as runc makes it) and a
+/// container runs and is removed; where it cannot be made, one clear error names it.
+#[test]
+fn a_missing_run_is_made_or_refused_clearly() {
+    let mut c = Ctr::new();
+    c.bundle.args(&["/bin/true"]);
+    c.bundle.save();
+    let [b, dir] = c.bundle_args();
+    let (code, err) = without_run(&c, false, &["run", &b, &dir, &c.id]);
+    assert_eq!(code, 0, "run with no /run: {err}");
+    c.assert_gone(None);
+
+    let (code, err) = without_run(&c, true, &["run", &b, &dir, &c.id]);
+    assert_eq!(code, 1, "run with no /run on a read-only root: {err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one message: {err}");
+    assert!(
+        err.contains("/run") && err.to_lowercase().contains("read-only"),
+        "{err}"
+    );
+    c.assert_gone(None);
 }

@@ -1,7 +1,8 @@
 //! Faults of the host under the runtime: a full disk and a read-only file system at
-//! `--root`, a host with no `/run`, and every system call failing once. Each gives one clear error and leaves nothing (no state, cgroup, mount or
-//! process); what was created before the fault can still be read, and removed once the
-//! file system can be written again.
+//! `--root`, a host with no `/run`, and every system call failing once. Each gives one
+//! clear error and leaves nothing (no state, cgroup, mount or process); what was created
+//! before the fault can still be read, and removed once the file system can be written
+//! again.
 
 use integration_tests::{host, Ctr};
 use std::io::Write;

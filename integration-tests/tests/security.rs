@@ -88,7 +88,7 @@ fn masked_path_symlink_stays_in_rootfs() {
 /// crun CVE-2026-47766): the `/dev` tmpfs, the device nodes, `ptmx`, the `fd`, `stdin`,
 /// `stdout`, `stderr` links and everything else the runtime makes in `/dev` must land
 /// inside the rootfs — with an absolute link, a relative one climbing past the root, a
-/// chain of links, with the runtime's `/dev` tmpfs and with the image's own `/dev`.
+/// chain of links, a loop, with the runtime's `/dev` tmpfs and with the image's own `/dev`.
 #[test]
 fn dev_symlink_stays_in_rootfs() {
     for (how, image_dev) in [
@@ -98,6 +98,8 @@ fn dev_symlink_stays_in_rootfs() {
         ("relative", true),
         ("chain", false),
         ("chain", true),
+        ("loop", false),
+        ("loop", true),
     ] {
         let v = victim();
         let mut c = Ctr::new();
@@ -111,9 +113,13 @@ fn dev_symlink_stays_in_rootfs() {
                 let target = format!("{up}{}", v.path().display());
                 plant(&c, "/dev", std::path::Path::new(&target));
             }
-            _ => {
+            "chain" => {
                 plant(&c, "/dev", std::path::Path::new("/hop"));
                 plant(&c, "/hop", v.path());
+            }
+            _ => {
+                plant(&c, "/dev", std::path::Path::new("/hop"));
+                plant(&c, "/hop", std::path::Path::new("/dev"));
             }
         }
         if image_dev {

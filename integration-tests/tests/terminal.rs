@@ -199,3 +199,70 @@ fn the_terminal_belongs_to_the_process_user() {
     assert_eq!(tty["type"], "char", "{tty}");
     c.wait_status("stopped");
 }
+
+/// `--console-socket` naming what an engine should not hand over: nothing, a file, a
+/// directory, a FIFO, a socket nobody listens on, a datagram socket, a listener that
+/// hangs up at once. Each create either works (the master was queued before the hang-up)
+/// or fails with one clear error naming the socket, never hangs, and leaves nothing.
+#[test]
+fn hostile_console_sockets_fail_clearly_or_work() {
+    use std::os::unix::net::{UnixDatagram, UnixListener};
+    let c0 = Ctr::new();
+    let dir = c0.work().join("sockets");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("file");
+    std::fs::write(&file, "").unwrap();
+    let directory = dir.join("dir");
+    std::fs::create_dir(&directory).unwrap();
+    let fifo = dir.join("fifo");
+    integration_tests::host::sh(&format!("mkfifo {}", fifo.display()));
+    let unbound = dir.join("bound-not-listening");
+    // SAFETY: a fresh socket, bound to a path and never listened on.
+    unsafe {
+        let fd = libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0);
+        let mut addr: libc::sockaddr_un = std::mem::zeroed();
+        addr.sun_family = libc::AF_UNIX as u16;
+        for (d, s) in addr
+            .sun_path
+            .iter_mut()
+            .zip(unbound.to_str().unwrap().bytes())
+        {
+            *d = s as libc::c_char;
+        }
+        let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+        assert_eq!(libc::bind(fd, std::ptr::addr_of!(addr).cast(), len), 0);
+    }
+    let datagram = dir.join("datagram");
+    let _dgram = UnixDatagram::bind(&datagram).unwrap();
+    let hangup = dir.join("hangup");
+    let listener = UnixListener::bind(&hangup).unwrap();
+    let hanger = std::thread::spawn(move || {
+        if let Ok((s, _)) = listener.accept() {
+            drop(s);
+        }
+    });
+    let cases = [
+        ("missing", dir.join("missing")),
+        ("file", file),
+        ("directory", directory),
+        ("fifo", fifo),
+        ("not listening", unbound),
+        ("datagram", datagram),
+        ("hang-up", hangup),
+    ];
+    for (what, path) in cases {
+        let mut c = Ctr::new();
+        c.bundle.set("/process/terminal", serde_json::json!(true));
+        c.bundle.probe(&["sleep", "forever"]);
+        let out = c.create(&["--console-socket", path.to_str().unwrap()]);
+        eprintln!("{what}: exit {} {}", out.code, out.stderr.trim());
+        if out.code == 0 {
+            let pid = c.pid();
+            c.delete(&["--force"]).ok();
+            c.assert_gone(Some(pid));
+        } else {
+            integration_tests::check::one_clear_error(&c, out, &["console", "socket"]);
+        }
+    }
+    hanger.join().unwrap();
+}

@@ -67,3 +67,71 @@ fn idmap_bind_mount_shows_host_root_as_root() {
     use std::os::unix::fs::MetadataExt;
     assert_eq!(std::fs::metadata(shared.join("f")).unwrap().uid(), 0);
 }
+
+/// A bind mount with `uidMappings`/`gidMappings` and neither `idmap` nor `ridmap` is
+/// id-mapped all the same (never silently mounted without the mapping), recursively for
+/// an `rbind`, as crun does: here with the container's own mapping, as Kubernetes asks
+/// for user-namespaced pods. A host tmpfs below the shared directory shows whether the
+/// mapping reached the submount. A mapping on a mount that is no bind is refused.
+#[test]
+fn mappings_without_the_option_are_applied_recursively_for_rbind() {
+    let mut c = Ctr::new();
+    c.bundle.userns(100000, 65536);
+    c.bundle.remove_mount("/sys/fs/cgroup");
+    let shared = c.work().join("shared");
+    std::fs::create_dir_all(shared.join("sub")).unwrap();
+    std::fs::write(shared.join("f"), "host\n").unwrap();
+    let sub = shared.join("sub");
+    integration_tests::host::sh(&format!("mount -t tmpfs quai-idmap-sub {}", sub.display()));
+    std::fs::write(sub.join("g"), "sub\n").unwrap();
+    for point in ["bound", "rbound"] {
+        std::fs::create_dir(c.bundle.rootfs().join(point)).unwrap();
+    }
+    let maps = serde_json::json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
+    let src = shared.to_string_lossy().into_owned();
+    for (dest, opt) in [("/bound", "bind"), ("/rbound", "rbind")] {
+        c.bundle.push(
+            "/mounts",
+            serde_json::json!({
+                "destination": dest, "type": "bind", "source": src, "options": [opt],
+                "uidMappings": maps, "gidMappings": maps
+            }),
+        );
+    }
+    c.bundle.probe(&[
+        "report",
+        "--stat",
+        "/bound/f",
+        "--stat",
+        "/rbound/f",
+        "--stat",
+        "/rbound/sub/g",
+    ]);
+    let out = c.run(&[]);
+    integration_tests::host::lazy_unmount(sub.to_str().unwrap());
+    let r = out.ok().json();
+    c.assert_gone(None);
+    for path in ["/bound/f", "/rbound/f", "/rbound/sub/g"] {
+        let s = &r["stat"][path];
+        if assets::is_runc() && s["uid"] != 0 {
+            eprintln!("runc 1.1.5 ignores mount mappings: {path} {s}");
+            return;
+        }
+        assert_eq!(
+            (s["uid"].as_i64(), s["gid"].as_i64()),
+            (Some(0), Some(0)),
+            "{path}: host root's file through the mapped mount is root's: {s}"
+        );
+    }
+
+    let mut c = Ctr::new();
+    c.bundle.push(
+        "/mounts",
+        serde_json::json!({
+            "destination": "/t", "type": "tmpfs", "source": "tmpfs",
+            "uidMappings": maps, "gidMappings": maps
+        }),
+    );
+    let out = c.create(&[]);
+    integration_tests::check::one_clear_error(&c, out, &["bind mounts only"]);
+}

@@ -181,6 +181,20 @@ pub fn parse<S: AsRef<str>>(options: &[S]) -> MountOptions {
     out
 }
 
+/// The options of a spec mount, with what its other fields imply: a bind mount with
+/// `uidMappings`/`gidMappings` and neither `idmap` nor `ridmap` is id-mapped all the
+/// same (the mappings are never ignored), recursively when it is an `rbind`, as crun
+/// does.
+pub fn of_mount(m: &crate::spec::Mount) -> MountOptions {
+    let mut out = parse(m.options().as_deref().unwrap_or(&[]));
+    let has_mappings = m.uid_mappings().is_some() || m.gid_mappings().is_some();
+    let is_bind = out.is_bind() || m.typ().as_deref() == Some("bind");
+    if out.idmap.is_none() && has_mappings && is_bind {
+        out.idmap = Some(out.is_recursive());
+    }
+    out
+}
+
 /// Parses `linux.rootfsPropagation` into mount(2) propagation flags.
 pub fn parse_propagation(word: &str) -> Option<c_ulong> {
     match lookup(word) {
@@ -300,5 +314,28 @@ mod tests {
         assert_eq!(parse(&["bind", "idmap"]).idmap, Some(false));
         assert_eq!(parse(&["rbind", "ridmap"]).idmap, Some(true));
         assert_eq!(parse::<&str>(&[]), MountOptions::default());
+    }
+
+    fn spec_mount(v: serde_json::Value) -> crate::spec::Mount {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn mappings_without_idmap_are_applied() {
+        let maps = serde_json::json!([{ "containerID": 0, "hostID": 1000, "size": 1 }]);
+        let m = |opts: serde_json::Value| {
+            of_mount(&spec_mount(serde_json::json!({
+                "destination": "/d", "type": "bind", "source": "/s", "options": opts,
+                "uidMappings": maps, "gidMappings": maps
+            })))
+        };
+        assert_eq!(m(serde_json::json!(["bind"])).idmap, Some(false));
+        assert_eq!(m(serde_json::json!(["rbind"])).idmap, Some(true));
+        // An explicit option wins: idmap on an rbind maps the top mount only.
+        assert_eq!(m(serde_json::json!(["rbind", "idmap"])).idmap, Some(false));
+        let plain = of_mount(&spec_mount(serde_json::json!({
+            "destination": "/d", "type": "bind", "source": "/s", "options": ["rbind"]
+        })));
+        assert_eq!(plain.idmap, None);
     }
 }

@@ -56,7 +56,7 @@ impl PreparedSources {
 /// `idmap` mounts, or a user namespace and bind mounts.
 pub fn needs_prepared_sources(bundle: &Bundle, in_userns: bool) -> bool {
     bundle.spec.mounts().iter().flatten().any(|m| {
-        let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
+        let opts = options::of_mount(m);
         opts.idmap.is_some() || (in_userns && is_bind(m, &opts))
     })
 }
@@ -67,7 +67,7 @@ fn is_bind(m: &crate::spec::Mount, opts: &options::MountOptions) -> bool {
 
 /// In the parent (host root), before the init mounts: clones the source of each bind
 /// mount, when `container_userns` (an fd of the container's `/proc/<pid>/ns/user`) is
-/// given, and each `idmap`/`ridmap` one, id-mapped with the mount's own
+/// given, and each `idmap`/`ridmap` one (or bind with mappings), id-mapped with the mount's own
 /// `uidMappings`/`gidMappings` when it has them, else with `container_userns`.
 pub fn open_prepared_sources(
     bundle: &Bundle,
@@ -82,7 +82,7 @@ pub fn open_prepared_sources(
         .iter()
         .enumerate()
     {
-        let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
+        let opts = options::of_mount(m);
         let dest = m.destination();
         let Some(map_recursive) = opts.idmap else {
             if container_userns.is_some() && is_bind(m, &opts) {

@@ -19,9 +19,9 @@ pub(super) fn fstype(m: &Mount) -> &str {
     m.typ().as_deref().unwrap_or("")
 }
 
-/// The parsed options of a spec mount.
+/// The parsed options of a spec mount ([`options::of_mount`]).
 pub(super) fn options_of(m: &Mount) -> MountOptions {
-    options::parse(m.options().as_deref().unwrap_or(&[]))
+    options::of_mount(m)
 }
 
 /// True when the destination is `/dev` (written any way: `/dev/`, `/./dev`).

@@ -160,6 +160,16 @@ fn check_mounts(spec: &Spec) -> Result<(), SpecError> {
                 m.destination()
             )));
         }
+        let has_mappings = m.uid_mappings().is_some() || m.gid_mappings().is_some();
+        let words = m.options().as_deref().unwrap_or(&[]);
+        let is_bind =
+            m.typ().as_deref() == Some("bind") || words.iter().any(|w| w == "bind" || w == "rbind");
+        if has_mappings && !is_bind {
+            return Err(invalid(format!(
+                "mount {}: uidMappings and gidMappings id-map bind mounts only",
+                m.destination().display()
+            )));
+        }
     }
     Ok(())
 }

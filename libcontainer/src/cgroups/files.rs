@@ -17,15 +17,13 @@ pub(crate) fn write(dir: &Path, file: &str, val: impl Display) -> Result<(), Cgr
 /// for files the kernel reads one entry per write (v1 `devices.allow`, `devices.deny`).
 pub(crate) fn write_each(dir: &Path, file: &str, lines: &[String]) -> Result<(), CgroupError> {
     let p = dir.join(file);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(&p)
-        .map_err(|source| CgroupError::Io {
+    let mut f = super::fsat::open(&p, libc::O_WRONLY | libc::O_TRUNC).map_err(|source| {
+        CgroupError::Io {
             what: "open",
             path: p.clone(),
             source,
-        })?;
+        }
+    })?;
     for line in lines {
         f.write_all(line.as_bytes())
             .map_err(|source| CgroupError::Io {
@@ -40,7 +38,7 @@ pub(crate) fn write_each(dir: &Path, file: &str, lines: &[String]) -> Result<(),
 /// Reads `dir/file`.
 pub(crate) fn read(dir: &Path, file: &str) -> Result<String, CgroupError> {
     let p = dir.join(file);
-    std::fs::read_to_string(&p).map_err(|source| CgroupError::Io {
+    super::fsat::read_to_string(&p).map_err(|source| CgroupError::Io {
         what: "read",
         path: p,
         source,
@@ -49,7 +47,7 @@ pub(crate) fn read(dir: &Path, file: &str) -> Result<String, CgroupError> {
 
 /// True when `dir/file` exists.
 pub(crate) fn exists(dir: &Path, file: &str) -> bool {
-    dir.join(file).exists()
+    super::fsat::exists(&dir.join(file))
 }
 
 /// Parses one number; `max` (unlimited) is `u64::MAX`.

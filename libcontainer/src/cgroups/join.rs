@@ -54,14 +54,11 @@ impl SelfJoin {
         let mut tasks = Vec::new();
         for d in cg.dirs.iter().filter(|d| Some(d.as_path()) != unified) {
             let path = d.join("tasks");
-            let f = std::fs::OpenOptions::new()
-                .write(true)
-                .open(&path)
-                .map_err(|source| CgroupError::Io {
-                    what: "open",
-                    path: path.clone(),
-                    source,
-                })?;
+            let f = super::fsat::open(&path, libc::O_WRONLY).map_err(|source| CgroupError::Io {
+                what: "open",
+                path: path.clone(),
+                source,
+            })?;
             tasks.push((path, f));
         }
         Ok(SelfJoin { into, tasks })

@@ -40,9 +40,25 @@ pub struct Layout {
 impl Layout {
     /// Reads the layout of the calling process's mount namespace.
     pub fn detect() -> std::io::Result<Self> {
-        Ok(parse_mountinfo(&std::fs::read_to_string(
-            "/proc/self/mountinfo",
-        )?))
+        let layout = parse_mountinfo(&std::fs::read_to_string("/proc/self/mountinfo")?);
+        if let Some(base) = layout.base() {
+            super::fsat::set_base(&base);
+        }
+        Ok(layout)
+    }
+
+    /// The deepest directory every hierarchy is mounted at or below (`/sys/fs/cgroup`).
+    pub fn base(&self) -> Option<PathBuf> {
+        let mut mounts = self.hierarchies.iter().map(|h| h.mount.as_path());
+        let mut base = mounts.next()?.to_path_buf();
+        for m in mounts {
+            while !m.starts_with(&base) {
+                if !base.pop() {
+                    return None;
+                }
+            }
+        }
+        Some(base)
     }
 
     /// True when there are no v1 hierarchies (a pure cgroup v2 host).

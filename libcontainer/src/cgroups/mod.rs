@@ -12,6 +12,7 @@ mod device_filter;
 mod device_rules;
 mod driver;
 mod files;
+mod fsat;
 pub mod hybrid;
 mod join;
 mod layout;
@@ -27,6 +28,7 @@ pub mod v2;
 mod watch;
 
 pub use driver::Driver;
+pub use fsat::release as release_cached_fds;
 pub use join::SelfJoin;
 pub use layout::{Hierarchy, Layout, Mode};
 pub use oom::OomWatch;
@@ -148,7 +150,7 @@ pub struct Cgroup {
 /// Appends the PIDs of `dir` and of every cgroup below it (as runc's GetAllPids).
 fn pids_below(dir: &Path, out: &mut Vec<i32>) {
     out.extend(
-        std::fs::read_to_string(dir.join("cgroup.procs"))
+        fsat::read_to_string(&dir.join("cgroup.procs"))
             .unwrap_or_default()
             .lines()
             .filter_map(|l| l.trim().parse::<i32>().ok()),
@@ -370,7 +372,7 @@ impl Cgroup {
         let deadline = Instant::now() + SETTLE_TIMEOUT;
         for dir in &self.dirs {
             if self.shared {
-                let _ = std::fs::remove_dir(dir);
+                let _ = fsat::remove_dir(dir);
                 continue;
             }
             path::rmdir_tree_when_empty(dir, deadline)?;
@@ -380,7 +382,7 @@ impl Cgroup {
                 continue;
             }
             // A parent another container still uses is busy: it stays, rightly.
-            let _ = std::fs::remove_dir(dir);
+            let _ = fsat::remove_dir(dir);
         }
         Ok(())
     }

@@ -41,7 +41,7 @@ pub(crate) fn missing(dir: &Path, mount: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for c in rel.components() {
         cur.push(c);
-        if !out.is_empty() || !cur.exists() {
+        if !out.is_empty() || !super::fsat::exists(&cur) {
             out.push(cur.clone());
         }
     }
@@ -58,7 +58,7 @@ pub(crate) fn mkdir_all(dir: &Path, mount: &Path) -> Result<Vec<PathBuf>, Cgroup
         let mut cur = mount.to_path_buf();
         for c in rel.components() {
             cur.push(c);
-            match std::fs::create_dir(&cur) {
+            match super::fsat::create_dir(&cur) {
                 Ok(()) => made.push(cur.clone()),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound && attempts < 5 => {
@@ -83,7 +83,7 @@ pub(crate) fn mkdir_all(dir: &Path, mount: &Path) -> Result<Vec<PathBuf>, Cgroup
 pub(crate) fn rmdir_when_empty(dir: &Path, deadline: Instant) -> Result<(), CgroupError> {
     let mut backoff = Duration::from_micros(200);
     loop {
-        match std::fs::remove_dir(dir) {
+        match super::fsat::remove_dir(dir) {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {

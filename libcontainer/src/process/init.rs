@@ -66,6 +66,7 @@ fn steps(
         // SAFETY: closing fds of the runtime that this child must not keep.
         unsafe { libc::close(*fd) };
     }
+    crate::cgroups::release_cached_fds();
     fds::install_stdio(&opts.stdio)?;
     // Until the runtime has recorded us, we must not outlive it; and until execve no
     // process of the container may ptrace us or open our /proc files.

@@ -4,16 +4,16 @@
 //! sees only its own part of the tree.
 
 use std::ffi::CString;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use super::landing::Kind;
 use super::options::MountOptions;
 use super::propagation::read_mountinfo;
-use super::target::{after_mount, mount_err, open_dir_target};
+use super::target::{after_mount, mount_err, open_dir_target, reopen};
 use super::{io_err, sys, Ctx, Result, RootfsError};
 use crate::mountinfo::MountInfo;
-use crate::rootdir::fd_path;
+use crate::rootdir::{fd_path, openat2};
 use crate::spec::Mount;
 
 const DEFAULT_FLAGS: libc::c_ulong = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
@@ -110,12 +110,48 @@ fn mount_hierarchy(
     super::bind::bind_mount(ctx, None, &bind, &o)
 }
 
-/// Creates `dest/name -> target` (for `cpu -> cpu,cpuacct`).
-fn symlink_in(ctx: &Ctx, dest: &Path, name: &str, target: &str) -> Result<()> {
-    let dir = ctx
-        .root
-        .open_in(dest, libc::O_PATH | libc::O_DIRECTORY)
-        .map_err(io_err("open", dest))?;
+/// Binds our own directory of one v1 hierarchy at `name` in the container's fresh
+/// cgroup tmpfs (`tmpfs`, at `dest`), read-only and with the mount's flags. Everything
+/// is relative to two fds: the tmpfs, which the runtime has just mounted (no process of
+/// the container exists yet, so nothing in it can be a planted link), and the host's
+/// hierarchies' parent directory (`host_base`, at `base`). No path walk from `/`
+/// through sysfs, whose kernfs lock new network namespaces hold, and no landing check
+/// to read back (`benches/README.md`, 100 creates at once).
+#[allow(clippy::too_many_arguments)]
+fn bind_hierarchy_at(
+    tmpfs: &OwnedFd,
+    dest: &Path,
+    host_base: &OwnedFd,
+    base: &Path,
+    name: &str,
+    mi: &MountInfo,
+    pc: &str,
+    flags: libc::c_ulong,
+) -> Result<()> {
+    let at = dest.join(name);
+    let src = host_dir(mi, pc, &subsystems(&mi.super_options))?;
+    let rel = src.strip_prefix(base).map_err(|_| RootfsError::WrongType {
+        path: at.clone(),
+        reason: format!("{} is not below {}", src.display(), base.display()),
+    })?;
+    let c = CString::new(name)
+        .map_err(|_| io_err("mkdir", &at)(std::io::ErrorKind::InvalidInput.into()))?;
+    // SAFETY: `tmpfs` is a directory fd; `c` is a NUL-terminated single component.
+    if unsafe { libc::mkdirat(tmpfs.as_raw_fd(), c.as_ptr(), 0o755) } != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EEXIST) {
+            return Err(io_err("create mount point", &at)(e));
+        }
+    }
+    let tree = sys::clone_tree_at(host_base.as_fd(), rel).map_err(io_err("open_tree", &src))?;
+    sys::mount_setattr(tree.as_fd(), false, sys::attrs_of(flags), 0, None)
+        .map_err(io_err("set mount attributes of", &at))?;
+    sys::move_mount_at(tree.as_fd(), tmpfs.as_fd(), Path::new(name))
+        .map_err(io_err("attach cgroup mount at", &at))
+}
+
+/// Creates `name -> target` (for `cpu -> cpu,cpuacct`) in the directory `dir` (at `dest`).
+fn symlink_in(dir: &OwnedFd, dest: &Path, name: &str, target: &str) -> Result<()> {
     let path = dest.join(name);
     let (Ok(t), Ok(n)) = (CString::new(target), CString::new(name)) else {
         return Ok(());
@@ -164,6 +200,16 @@ pub(super) fn mount_cgroup(ctx: &Ctx, m: &Mount, opts: &MountOptions) -> Result<
         Some("mode=755"),
     )
     .map_err(|e| mount_err(m, e))?;
+    let tmpfs = reopen(ctx, dest)?;
+    let host_base = openat2(
+        libc::AT_FDCWD,
+        &parent,
+        libc::O_PATH | libc::O_DIRECTORY,
+        0,
+        0,
+    )
+    .map_err(io_err("open", &parent))?;
+    let flags = (opts.flags | DEFAULT_FLAGS) & !(libc::MS_BIND | libc::MS_REC | libc::MS_REMOUNT);
     // The v1 hierarchies only: on a hybrid host runc mounts no cgroup2 at
     // `unified` in the container, and engines expect the view runc gives.
     let hierarchies = infos
@@ -173,10 +219,14 @@ pub(super) fn mount_cgroup(ctx: &Ctx, m: &Mount, opts: &MountOptions) -> Result<
         let Some(name) = mi.mount_point.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        mount_hierarchy(ctx, m, opts, &dest.join(name), mi, &pc)?;
+        if ctx.opts.cgroup_ns {
+            mount_hierarchy(ctx, m, opts, &dest.join(name), mi, &pc)?;
+        } else {
+            bind_hierarchy_at(&tmpfs, dest, &host_base, &parent, name, mi, &pc, flags)?;
+        }
         if name.contains(',') {
             for part in name.split(',') {
-                symlink_in(ctx, dest, part, name)?;
+                symlink_in(&tmpfs, dest, part, name)?;
             }
         }
     }

@@ -95,6 +95,57 @@ pub(super) fn clone_tree(fd: BorrowedFd<'_>, recursive: bool) -> io::Result<Owne
     Ok(unsafe { OwnedFd::from_raw_fd(r as RawFd) })
 }
 
+/// `open_tree(dirfd, rel, OPEN_TREE_CLONE | AT_RECURSIVE)`: a detached recursive copy
+/// of the mount tree at `rel` below `dirfd`.
+pub(super) fn clone_tree_at(dirfd: BorrowedFd<'_>, rel: &Path) -> io::Result<OwnedFd> {
+    let flags =
+        libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC | libc::AT_RECURSIVE as libc::c_uint;
+    let c = cstr(rel.as_os_str().as_bytes())?;
+    // SAFETY: a NUL-terminated path; the kernel returns a new fd or -1.
+    let r =
+        check(unsafe { libc::syscall(libc::SYS_open_tree, dirfd.as_raw_fd(), c.as_ptr(), flags) })?;
+    // SAFETY: a fresh fd we now own.
+    Ok(unsafe { OwnedFd::from_raw_fd(r as RawFd) })
+}
+
+/// `move_mount(from, "", dirfd, name, F_EMPTY_PATH)`: attaches a detached mount onto
+/// the entry `name` of the directory `dirfd`.
+pub(super) fn move_mount_at(
+    from: BorrowedFd<'_>,
+    dirfd: BorrowedFd<'_>,
+    name: &Path,
+) -> io::Result<()> {
+    let c = cstr(name.as_os_str().as_bytes())?;
+    // SAFETY: both paths are NUL-terminated and both fds are open.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            from.as_raw_fd(),
+            c"".as_ptr(),
+            dirfd.as_raw_fd(),
+            c.as_ptr(),
+            libc::MOVE_MOUNT_F_EMPTY_PATH,
+        )
+    };
+    check(r).map(drop)
+}
+
+/// The `mount_setattr` attributes for the per-mount flags of mount(2).
+pub(super) fn attrs_of(flags: c_ulong) -> u64 {
+    [
+        (libc::MS_RDONLY, libc::MOUNT_ATTR_RDONLY),
+        (libc::MS_NOSUID, libc::MOUNT_ATTR_NOSUID),
+        (libc::MS_NODEV, libc::MOUNT_ATTR_NODEV),
+        (libc::MS_NOEXEC, libc::MOUNT_ATTR_NOEXEC),
+        (libc::MS_NOATIME, libc::MOUNT_ATTR_NOATIME),
+        (libc::MS_STRICTATIME, libc::MOUNT_ATTR_STRICTATIME),
+        (libc::MS_NODIRATIME, libc::MOUNT_ATTR_NODIRATIME),
+    ]
+    .iter()
+    .filter(|(ms, _)| flags & ms != 0)
+    .fold(0, |acc, (_, attr)| acc | attr)
+}
+
 /// `move_mount(from, "", to, "", F_EMPTY_PATH | T_EMPTY_PATH)`: attaches a detached
 /// mount onto the directory or file `to` refers to.
 pub(super) fn move_mount(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> io::Result<()> {

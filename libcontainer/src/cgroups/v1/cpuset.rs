@@ -31,7 +31,7 @@ pub fn inherit(dir: &Path, mount: &Path) -> Result<(), CgroupError> {
     for d in chain.into_iter().rev() {
         let parent = d.parent().unwrap_or(mount);
         for f in ["cpuset.cpus", "cpuset.mems"] {
-            let cur = std::fs::read_to_string(d.join(f)).unwrap_or_default();
+            let cur = files::read(&d, f).unwrap_or_default();
             if cur.trim().is_empty() {
                 let p = files::read(parent, f)?;
                 files::write(&d, f, p.trim())?;

@@ -30,7 +30,7 @@ pub struct V2 {
 
 /// The controllers listed in `dir/cgroup.controllers` (available to `dir`).
 pub(crate) fn controllers(dir: &Path) -> Vec<String> {
-    std::fs::read_to_string(dir.join("cgroup.controllers"))
+    files::read(dir, "cgroup.controllers")
         .unwrap_or_default()
         .split_whitespace()
         .map(str::to_string)
@@ -65,7 +65,7 @@ fn enable(mount: &Path, dir: &Path, wanted: &[String], include_root: bool) {
             continue;
         }
         let avail = controllers(&a);
-        let on = std::fs::read_to_string(a.join("cgroup.subtree_control")).unwrap_or_default();
+        let on = files::read(&a, "cgroup.subtree_control").unwrap_or_default();
         for c in wanted {
             if avail.contains(c) && !on.split_whitespace().any(|x| x == c) {
                 let _ = files::write(&a, "cgroup.subtree_control", format!("+{c}"));

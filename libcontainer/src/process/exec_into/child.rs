@@ -108,6 +108,7 @@ fn prctl(op: i32, arg: u64) -> Result<(), String> {
 }
 
 fn steps(job: &Job) -> Result<Infallible, String> {
+    crate::cgroups::release_cached_fds();
     // Until it execs, it must not outlive an exec that failed or was killed.
     prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as u64)?;
     prctl(libc::PR_SET_DUMPABLE, 0)?;

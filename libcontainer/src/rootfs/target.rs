@@ -145,6 +145,12 @@ pub(super) fn require_ordinary_dir(ctx: &Ctx, m: &Mount) -> Result<()> {
 /// Creates (if needed) and opens a mount destination that must be a directory, and
 /// checks that `kind` may land where it resolves.
 pub(super) fn open_dir_target(ctx: &Ctx, dest: &Path, kind: Kind) -> Result<OwnedFd> {
+    // Most targets exist (the image's /proc, /dev, /sys): one lookup, and O_DIRECTORY
+    // says what it is.
+    if let Ok(fd) = ctx.root.open_in(dest, libc::O_PATH | libc::O_DIRECTORY) {
+        check_landing(ctx, "mount", dest, fd.as_fd(), kind, true)?;
+        return Ok(fd);
+    }
     precheck(ctx, "mount", dest, kind, true)?;
     let fd = ctx
         .root
@@ -165,11 +171,15 @@ pub(super) fn open_dir_target(ctx: &Ctx, dest: &Path, kind: Kind) -> Result<Owne
 /// Creates (if needed, as an empty file) and opens a mount destination for a file, and
 /// checks that `kind` may land where it resolves.
 pub(super) fn open_file_target(ctx: &Ctx, dest: &Path, kind: Kind) -> Result<OwnedFd> {
-    precheck(ctx, "mount", dest, kind, false)?;
-    let fd = ctx
-        .root
-        .create_file(dest, 0o644)
-        .map_err(io_err("create mount point", dest))?;
+    let fd = match ctx.root.open_path(dest) {
+        Ok(fd) => fd,
+        Err(_) => {
+            precheck(ctx, "mount", dest, kind, false)?;
+            ctx.root
+                .create_file(dest, 0o644)
+                .map_err(io_err("create mount point", dest))?
+        }
+    };
     let st = sys::fstat(fd.as_fd()).map_err(io_err("stat mount point", dest))?;
     check_landing(ctx, "mount", dest, fd.as_fd(), kind, sys::is_dir(&st))?;
     if sys::is_dir(&st) {

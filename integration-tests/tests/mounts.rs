@@ -296,6 +296,27 @@ fn rootfs_propagation_slave() {
     );
 }
 
+/// An unbindable rootfs cannot be bound onto itself: the runtime keeps it private until
+/// the pivot and makes the container's `/` unbindable after it (as crun does; runc 1.1.5
+/// fails with EINVAL).
+#[test]
+fn rootfs_propagation_unbindable() {
+    for word in ["unbindable", "runbindable"] {
+        let mut c = Ctr::new();
+        c.bundle.set("/linux/rootfsPropagation", json!(word));
+        let r = c.report(&[]);
+        let root = mount(&r, "/");
+        assert!(
+            root["propagation"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p == "unbindable"),
+            "{word}: {root}"
+        );
+    }
+}
+
 #[test]
 fn readonly_root() {
     let mut c = Ctr::new();

@@ -27,7 +27,12 @@ fn rootfs_propagation(bundle: &Bundle) -> Result<Option<libc::c_ulong>, RootfsEr
 /// the rootfs's parent mount private when shared (pivot_root refuses a shared parent),
 /// and bind-mounts the rootfs onto itself so it is a mount point.
 pub(super) fn prepare_root(bundle: &Bundle) -> Result<(), RootfsError> {
-    let flags = rootfs_propagation(bundle)?.unwrap_or(libc::MS_SLAVE | libc::MS_REC);
+    let mut flags = rootfs_propagation(bundle)?.unwrap_or(libc::MS_SLAVE | libc::MS_REC);
+    // An unbindable rootfs could not be bound onto itself: private until the pivot,
+    // unbindable after it ([`finalize_root`]), as crun does.
+    if flags & libc::MS_UNBINDABLE != 0 {
+        flags = libc::MS_PRIVATE | (flags & libc::MS_REC);
+    }
     let slash = Path::new("/");
     sys::mount(None, slash, None, flags, None).map_err(io_err("set propagation of", slash))?;
     make_parent_private(&bundle.rootfs)?;

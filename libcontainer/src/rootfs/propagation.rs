@@ -50,6 +50,19 @@ pub(super) fn finalize_root(bundle: &Bundle) -> Result<(), RootfsError> {
     Ok(())
 }
 
+/// The host's mounts as the init first read them (before its own mounts): what the
+/// rootfs's parent mount is, and where the cgroup hierarchies are. Read once per
+/// process: each read of mountinfo holds the mount namespace lock that every mount of
+/// every other container being created waits for.
+pub(super) fn host_mounts() -> Result<&'static [MountInfo], RootfsError> {
+    static MOUNTS: std::sync::OnceLock<Vec<MountInfo>> = std::sync::OnceLock::new();
+    if let Some(m) = MOUNTS.get() {
+        return Ok(m);
+    }
+    let read = read_mountinfo()?;
+    Ok(MOUNTS.get_or_init(|| read))
+}
+
 /// Reads and parses this process's mountinfo.
 pub(super) fn read_mountinfo() -> Result<Vec<MountInfo>, RootfsError> {
     let p = Path::new("/proc/self/mountinfo");
@@ -67,8 +80,8 @@ pub(super) fn parent_mount<'m>(mounts: &'m [MountInfo], path: &Path) -> Option<&
 }
 
 fn make_parent_private(rootfs: &Path) -> Result<(), RootfsError> {
-    let mounts = read_mountinfo()?;
-    if let Some(m) = parent_mount(&mounts, rootfs) {
+    let mounts = host_mounts()?;
+    if let Some(m) = parent_mount(mounts, rootfs) {
         if m.optional.iter().any(|o| o.starts_with("shared:")) {
             let mp = &m.mount_point;
             sys::mount(None, mp, None, libc::MS_PRIVATE, None)

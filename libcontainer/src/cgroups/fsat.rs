@@ -16,11 +16,19 @@ use std::sync::Mutex;
 /// The base directory and, once opened, its fd.
 static BASE: Mutex<Option<(PathBuf, Option<OwnedFd>)>> = Mutex::new(None);
 
+/// Fds of earlier bases, kept open: another thread may be using one (closing it could
+/// let a new file take its number under that thread's feet).
+static RETIRED: Mutex<Vec<OwnedFd>> = Mutex::new(Vec::new());
+
 /// Makes `dir` the base of the cgroup paths below it (opened on first use).
 pub(crate) fn set_base(dir: &Path) {
     if let Ok(mut b) = BASE.lock() {
         if b.as_ref().is_none_or(|(p, _)| p != dir) {
-            *b = Some((dir.to_path_buf(), None));
+            if let Some((_, Some(old))) = b.replace((dir.to_path_buf(), None)) {
+                if let Ok(mut r) = RETIRED.lock() {
+                    r.push(old);
+                }
+            }
         }
     }
 }
@@ -33,27 +41,42 @@ pub fn release() {
     if let Ok(mut b) = BASE.try_lock() {
         *b = None;
     }
+    if let Ok(mut r) = RETIRED.try_lock() {
+        r.clear();
+    }
 }
 
 /// Runs `f` with `(dirfd, relative path)` for `path` below the base, or
-/// `(AT_FDCWD, path)` otherwise.
+/// `(AT_FDCWD, path)` otherwise. The lock is held only to find the fd, not for the
+/// system call (`list` reads containers from several threads): the fd stays open until
+/// [`release`], which only a freshly cloned, single-threaded child calls.
 fn at<T>(path: &Path, f: impl FnOnce(RawFd, &Path) -> io::Result<T>) -> io::Result<T> {
-    let mut guard = BASE
-        .lock()
-        .map_err(|_| io::Error::other("cgroup base lock"))?;
-    if let Some((base, fd)) = guard.as_mut() {
-        if let Ok(rel) = path.strip_prefix(&*base) {
-            if !rel.as_os_str().is_empty() {
+    let found = {
+        let mut guard = BASE
+            .lock()
+            .map_err(|_| io::Error::other("cgroup base lock"))?;
+        match guard.as_mut() {
+            Some((base, fd))
+                if path
+                    .strip_prefix(&*base)
+                    .is_ok_and(|r| !r.as_os_str().is_empty()) =>
+            {
                 if fd.is_none() {
                     *fd = Some(open_dir(base)?);
                 }
-                let raw = fd.as_ref().map_or(libc::AT_FDCWD, AsRawFd::as_raw_fd);
-                return f(raw, rel);
+                fd.as_ref()
+                    .map(|fd| (fd.as_raw_fd(), base.components().count()))
             }
+            _ => None,
         }
+    };
+    match found {
+        Some((fd, depth)) => {
+            let rel: PathBuf = path.components().skip(depth).collect();
+            f(fd, &rel)
+        }
+        None => f(libc::AT_FDCWD, path),
     }
-    drop(guard);
-    f(libc::AT_FDCWD, path)
 }
 
 fn cpath(p: &Path) -> io::Result<std::ffi::CString> {
@@ -157,7 +180,8 @@ mod tests {
         create_dir(&outside).unwrap();
         assert!(outside.is_dir());
         remove_dir(&outside).unwrap();
-        release();
+        // No release() here: other tests' threads may hold the fd (only a cloned,
+        // single-threaded child releases it).
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

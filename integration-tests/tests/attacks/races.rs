@@ -238,66 +238,58 @@ fn cve_2024_45310_mount_targets_made_through_a_raced_link() {
     report("CVE-2024-45310", &tally, swaps);
 }
 
-/// A container with the image's own `/dev` (no tmpfs) holding a regular file at `name`.
-fn image_dev_with(name: &str) -> Ctr {
-    let mut c = Ctr::new();
+/// A device path of the image's own `/dev` (no tmpfs there), a regular file to begin
+/// with, raced into a link to `core_pattern` while containers are created (`extra`
+/// prepares a round and gives create's extra arguments): no procfs file may be mounted
+/// anywhere, and the host's `core_pattern` never changes.
+fn dev_node_race(
+    class: &str,
+    name: &str,
+    c: &mut Ctr,
+    mut extra: impl FnMut(usize) -> Vec<String>,
+) {
+    let before = core_pattern();
     c.bundle.remove_mount("/dev");
     let at = c.bundle.rootfs().join("dev").join(name);
-    std::fs::write(at, "image\n").unwrap();
-    c
+    std::fs::write(&at, "image\n").unwrap();
+    c.bundle.probe(&["sleep", "forever"]);
+    let swapper = Swapper::start(c, &format!("/dev/{name}"), CORE_PATTERN);
+    let tally = rounds(
+        c,
+        &swapper,
+        |_, n| {
+            // The runtime replaces the image's node; give the swapper a file again.
+            if std::fs::symlink_metadata(&at).is_err() {
+                let _ = std::fs::write(&at, "image\n");
+            }
+            extra(n)
+        },
+        |_, pid| {
+            let bad = procfs_file_mounts(pid);
+            assert!(bad.is_empty(), "a procfs file was mounted: {bad:#?}");
+        },
+    );
+    report(class, &tally, swapper.stop());
+    assert_eq!(core_pattern(), before, "the host's core_pattern changed");
 }
 
 #[test]
 fn cve_2025_31133_dev_null_raced_into_a_link_to_core_pattern() {
-    let before = core_pattern();
-    let mut c = image_dev_with("null");
-    c.bundle.probe(&["sleep", "forever"]);
-    let swapper = Swapper::start(&c, "/dev/null", CORE_PATTERN);
-    let tally = rounds(
-        &mut c,
-        &swapper,
-        |c, _| {
-            // The runtime replaces the image's /dev/null; give the swapper a file again.
-            let null = c.bundle.rootfs().join("dev/null");
-            if std::fs::symlink_metadata(&null).is_err() {
-                let _ = std::fs::write(&null, "image\n");
-            }
-            vec![]
-        },
-        |_, pid| {
-            let bad = procfs_file_mounts(pid);
-            assert!(bad.is_empty(), "a procfs file was mounted: {bad:#?}");
-        },
-    );
-    report("CVE-2025-31133", &tally, swapper.stop());
-    assert_eq!(core_pattern(), before, "the host's core_pattern changed");
+    dev_node_race("CVE-2025-31133", "null", &mut Ctr::new(), |_| vec![]);
 }
 
 #[test]
 fn cve_2025_52565_dev_console_raced_into_a_link_to_core_pattern() {
-    let before = core_pattern();
-    let mut c = image_dev_with("console");
-    c.bundle.probe(&["sleep", "forever"]);
+    let mut c = Ctr::new();
     c.bundle.set("/process/terminal", serde_json::json!(true));
     let sockets = TempDir::new("consoles");
     let mut listening: Vec<ConsoleSocket> = Vec::new();
-    let swapper = Swapper::start(&c, "/dev/console", CORE_PATTERN);
-    let tally = rounds(
-        &mut c,
-        &swapper,
-        |_, n| {
-            let sock = ConsoleSocket::listen(&sockets.join(format!("s{n}")));
-            let path = sock.path().to_str().unwrap().to_string();
-            listening.push(sock);
-            vec!["--console-socket".into(), path]
-        },
-        |_, pid| {
-            let bad = procfs_file_mounts(pid);
-            assert!(bad.is_empty(), "a procfs file was mounted: {bad:#?}");
-        },
-    );
-    report("CVE-2025-52565", &tally, swapper.stop());
-    assert_eq!(core_pattern(), before, "the host's core_pattern changed");
+    dev_node_race("CVE-2025-52565", "console", &mut c, |n| {
+        let sock = ConsoleSocket::listen(&sockets.join(format!("s{n}")));
+        let path = sock.path().to_str().unwrap().to_string();
+        listening.push(sock);
+        vec!["--console-socket".into(), path]
+    });
 }
 
 /// CVE-2024-21626 (and runc's CVE-2021-30465, the symlink-exchange mount race) from

@@ -77,16 +77,19 @@ impl ContainerBuilder {
         ) {
             Ok(c) => Ok(c),
             Err(e) => {
-                if let Some(cg) = cg {
-                    let _ = cg.remove();
-                }
+                // Where a cgroup cannot be removed (a fault of the host), the state
+                // directory stays, with the cgroup recorded in it, for `delete --force`
+                // to finish; otherwise nothing is left.
+                let cgroups_gone = cg.is_none_or(|cg| cg.remove().is_ok());
                 if let Some(rdt) = rdt {
                     let _ = rdt.remove();
                 }
                 if b.shares_mount_namespace() {
                     let _ = crate::rootfs::unmount_under(&b.rootfs);
                 }
-                let _ = dir.remove();
+                if cgroups_gone {
+                    let _ = dir.remove();
+                }
                 Err(e)
             }
         }

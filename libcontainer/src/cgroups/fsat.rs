@@ -85,19 +85,7 @@ fn cpath(p: &Path) -> io::Result<std::ffi::CString> {
 }
 
 fn open_dir(dir: &Path) -> io::Result<OwnedFd> {
-    let c = cpath(dir)?;
-    // SAFETY: a valid NUL-terminated path; the fd returned is ours.
-    let fd = unsafe {
-        libc::open(
-            c.as_ptr(),
-            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: just opened, owned by no one else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    crate::rootdir::openat2(libc::AT_FDCWD, dir, libc::O_PATH | libc::O_DIRECTORY, 0, 0)
 }
 
 /// Opens a cgroup file (`flags` from `libc::O_*`; `O_CLOEXEC` is added).

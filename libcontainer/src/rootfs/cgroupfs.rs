@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 
 use super::landing::Kind;
 use super::options::MountOptions;
-use super::propagation::host_mounts;
 use super::target::{after_mount, mount_err, open_dir_target, reopen};
 use super::{io_err, sys, Ctx, Result, RootfsError};
 use crate::mountinfo::MountInfo;
@@ -169,7 +168,7 @@ fn symlink_in(dir: &OwnedFd, dest: &Path, name: &str, target: &str) -> Result<()
 /// The cgroup spec mount.
 pub(super) fn mount_cgroup(ctx: &Ctx, m: &Mount, opts: &MountOptions) -> Result<()> {
     let dest = m.destination();
-    let infos = host_mounts()?;
+    let infos = &ctx.host_mounts;
     let pc_path = Path::new("/proc/self/cgroup");
     let pc = std::fs::read_to_string(pc_path).map_err(io_err("read", pc_path))?;
     let v1: Vec<&MountInfo> = infos.iter().filter(|i| i.fstype == "cgroup").collect();

@@ -155,6 +155,10 @@ struct Ctx<'a> {
     root_real: PathBuf,
     /// `linux.maskedPaths`, cleaned: a config may mask them itself below /proc.
     masked: Vec<PathBuf>,
+    /// The mounts as read once before ours (the rootfs's parent, the cgroup
+    /// hierarchies): each mountinfo read holds the mount namespace lock that every
+    /// other container being created waits for.
+    host_mounts: Vec<crate::mountinfo::MountInfo>,
 }
 
 impl Ctx<'_> {
@@ -189,9 +193,11 @@ pub fn prepare_with(
 ) -> std::result::Result<(), RootfsError> {
     let bundle = opts.bundle;
     // In the runtime's own mount namespace nothing outside the rootfs may change.
-    if !bundle.shares_mount_namespace() {
-        propagation::prepare_root(bundle)?;
-    }
+    let host_mounts = if bundle.shares_mount_namespace() {
+        propagation::read_mountinfo()?
+    } else {
+        propagation::prepare_root(bundle)?
+    };
     let root = RootfsDir::open(&bundle.rootfs).map_err(io_err("open rootfs", &bundle.rootfs))?;
     let userns = bundle.namespace(LinuxNamespaceType::User).is_some() || in_user_namespace(proc);
     let root_real = proc
@@ -214,6 +220,7 @@ pub fn prepare_with(
         proc,
         root_real,
         masked,
+        host_mounts,
     };
     let mounts = bundle.spec.mounts().as_deref().unwrap_or(&[]);
     for (i, m) in mounts.iter().enumerate() {

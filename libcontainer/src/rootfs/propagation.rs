@@ -26,7 +26,8 @@ fn rootfs_propagation(bundle: &Bundle) -> Result<Option<libc::c_ulong>, RootfsEr
 /// Sets `/` to rslave (or rootfsPropagation) so our mounts do not reach the host, makes
 /// the rootfs's parent mount private when shared (pivot_root refuses a shared parent),
 /// and bind-mounts the rootfs onto itself so it is a mount point.
-pub(super) fn prepare_root(bundle: &Bundle) -> Result<(), RootfsError> {
+/// Returns the mounts as read after the propagation change, before any mount of ours.
+pub(super) fn prepare_root(bundle: &Bundle) -> Result<Vec<MountInfo>, RootfsError> {
     let mut flags = rootfs_propagation(bundle)?.unwrap_or(libc::MS_SLAVE | libc::MS_REC);
     // An unbindable rootfs could not be bound onto itself: private until the pivot,
     // unbindable after it ([`finalize_root`]), as crun does.
@@ -35,10 +36,12 @@ pub(super) fn prepare_root(bundle: &Bundle) -> Result<(), RootfsError> {
     }
     let slash = Path::new("/");
     sys::mount(None, slash, None, flags, None).map_err(io_err("set propagation of", slash))?;
-    make_parent_private(&bundle.rootfs)?;
+    let host = read_mountinfo()?;
+    make_parent_private(&bundle.rootfs, &host)?;
     let r = &bundle.rootfs;
     sys::mount(Some(r), r, Some("bind"), libc::MS_BIND | libc::MS_REC, None)
-        .map_err(io_err("bind rootfs", r))
+        .map_err(io_err("bind rootfs", r))?;
+    Ok(host)
 }
 
 /// Applies rootfsPropagation again after pivot, to the container's own `/`.
@@ -48,19 +51,6 @@ pub(super) fn finalize_root(bundle: &Bundle) -> Result<(), RootfsError> {
         sys::mount(None, slash, None, flags, None).map_err(io_err("set propagation of", slash))?;
     }
     Ok(())
-}
-
-/// The host's mounts as the init first read them (before its own mounts): what the
-/// rootfs's parent mount is, and where the cgroup hierarchies are. Read once per
-/// process: each read of mountinfo holds the mount namespace lock that every mount of
-/// every other container being created waits for.
-pub(super) fn host_mounts() -> Result<&'static [MountInfo], RootfsError> {
-    static MOUNTS: std::sync::OnceLock<Vec<MountInfo>> = std::sync::OnceLock::new();
-    if let Some(m) = MOUNTS.get() {
-        return Ok(m);
-    }
-    let read = read_mountinfo()?;
-    Ok(MOUNTS.get_or_init(|| read))
 }
 
 /// Reads and parses this process's mountinfo.
@@ -79,9 +69,8 @@ pub(super) fn parent_mount<'m>(mounts: &'m [MountInfo], path: &Path) -> Option<&
         .max_by_key(|m| m.mount_point.as_os_str().len())
 }
 
-fn make_parent_private(rootfs: &Path) -> Result<(), RootfsError> {
-    let mounts = host_mounts()?;
-    if let Some(m) = parent_mount(mounts, rootfs) {
+fn make_parent_private(rootfs: &Path, host: &[MountInfo]) -> Result<(), RootfsError> {
+    if let Some(m) = parent_mount(host, rootfs) {
         if m.optional.iter().any(|o| o.starts_with("shared:")) {
             let mp = &m.mount_point;
             sys::mount(None, mp, None, libc::MS_PRIVATE, None)

@@ -242,7 +242,12 @@ pub fn run(data: &[u8]) {
         .stderr(Stdio::piped());
     // SAFETY: `fence` only makes system calls (no allocation, no locks).
     unsafe { cmd.pre_exec(fence) };
-    let mut child = cmd.spawn().expect("spawn quai");
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        // Longer than the kernel takes for an argv: no engine can pass it either.
+        Err(e) if e.raw_os_error() == Some(libc::E2BIG) => return,
+        Err(e) => panic!("spawn quai: {e}"),
+    };
     let mut stderr = child.stderr.take().expect("stderr");
     let reader = std::thread::spawn(move || {
         let mut s = Vec::new();

@@ -1297,9 +1297,15 @@ fn init(d: &Dockerd, rt: Rt) -> CaseResult {
 }
 
 fn sysctl(d: &Dockerd, rt: Rt) -> CaseResult {
-    let guard = integration_tests::host::SysctlGuard::new("net.ipv4.ip_forward");
-    let other = if guard.value() == "1" { "0" } else { "1" };
-    let s = format!("net.ipv4.ip_forward={other}");
+    // A per-network-namespace sysctl no engine touches (not ip_forward, which a daemon
+    // another test starts in parallel sets on the host).
+    let guard = integration_tests::host::SysctlGuard::new("net.ipv4.tcp_keepalive_time");
+    let other = if guard.value() == "7200" {
+        "7201"
+    } else {
+        "7200"
+    };
+    let s = format!("net.ipv4.tcp_keepalive_time={other}");
     let out = run_sh(
         d,
         rt,
@@ -1311,10 +1317,10 @@ fn sysctl(d: &Dockerd, rt: Rt) -> CaseResult {
             "--sysctl",
             "kernel.shm_rmid_forced=1",
         ],
-        "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shm_rmid_forced",
+        "cat /proc/sys/net/ipv4/tcp_keepalive_time /proc/sys/kernel/shm_rmid_forced",
     )?;
     ensure!(out == format!("{other}\n1\n"), "{out}");
-    ensure!(guard.unchanged(), "the host's ip_forward changed");
+    ensure!(guard.unchanged(), "the host's tcp_keepalive_time changed");
     Ok(out)
 }
 

@@ -1120,19 +1120,25 @@ fn init(c: &Ctx) -> Res {
 }
 
 fn sysctl(c: &Ctx) -> Res {
-    let guard = host::SysctlGuard::new("net.ipv4.ip_forward");
-    let other = if guard.value() == "1" { "0" } else { "1" };
+    // A per-network-namespace sysctl no engine touches (not ip_forward, which a daemon
+    // another test starts in parallel sets on the host).
+    let guard = host::SysctlGuard::new("net.ipv4.tcp_keepalive_time");
+    let other = if guard.value() == "7200" {
+        "7201"
+    } else {
+        "7200"
+    };
     let out = c.sh(
         &[
             "--sysctl",
-            &format!("net.ipv4.ip_forward={other}"),
+            &format!("net.ipv4.tcp_keepalive_time={other}"),
             "--sysctl",
             "kernel.shm_rmid_forced=1",
         ],
-        "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shm_rmid_forced",
+        "cat /proc/sys/net/ipv4/tcp_keepalive_time /proc/sys/kernel/shm_rmid_forced",
     )?;
     ensure!(out == format!("{other}\n1\n"), "{out:?}");
-    ensure!(guard.unchanged(), "the host's ip_forward changed");
+    ensure!(guard.unchanged(), "the host's tcp_keepalive_time changed");
     Ok(out)
 }
 

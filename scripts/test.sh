@@ -16,11 +16,12 @@ fi
 # busybox-static: the test root filesystems; iproute2: `ip netns` for the netns tests;
 # containerd, podman, docker.io, docker-compose: the engine tests (private daemons and
 # storage, stopped by PID); curl: published ports reached from the host;
-# libc6-dev: libc.a, for the static probe; strace: the fault-injection tests.
+# libc6-dev: libc.a, for the static probe; strace: the fault-injection tests;
+# uidmap: newuidmap/newgidmap, for the rootless tests' wider id mappings.
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq busybox-static iproute2 libc6-dev util-linux procps jq containerd podman \
-    docker.io docker-compose curl strace >/dev/null
+    docker.io docker-compose curl strace uidmap >/dev/null
 
 step() { printf '\n== %s\n' "$*"; }
 

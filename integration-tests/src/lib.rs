@@ -16,6 +16,7 @@ pub mod host;
 pub mod interrupt;
 pub mod out;
 pub mod report;
+pub mod rootless;
 pub mod seccomp_agent;
 pub mod tempdir;
 

@@ -154,7 +154,9 @@ pub fn features() -> Features {
 
 fn linux() -> Linux {
     let cg = cgroups::SUPPORT;
-    let idmap = rootfs::known_mount_options().contains(&"idmap");
+    // Only the host's root can id-map the host's filesystems: a rootless caller is told
+    // the truth for itself.
+    let idmap = rootfs::known_mount_options().contains(&"idmap") && !crate::caller::is_rootless();
     Linux {
         namespaces: namespaces::KINDS
             .iter()

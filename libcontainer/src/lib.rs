@@ -16,6 +16,7 @@
 //!
 //! Embedders start with [`container::ContainerBuilder`].
 
+pub mod caller;
 pub mod channel;
 pub mod mountinfo;
 pub mod pidfd;

@@ -148,7 +148,8 @@ pub fn run_from_read_only_view(args: &[OsString]) -> io::Result<()> {
         // Without the privilege to make a mount outside the host's root (rootless, or
         // root of a user namespace), the container's root is not the binary's owner:
         // the binary is out of reach anyway.
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) && !(is_root() && in_initial_userns()) => {
+        // (`os_err` keeps the kind, not the errno: EPERM is PermissionDenied.)
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied && crate::caller::is_rootless() => {
             return Ok(())
         }
         Err(e) => return Err(e),
@@ -179,18 +180,6 @@ pub fn run_from_read_only_view(args: &[OsString]) -> io::Result<()> {
     Err(os_err("execveat of the read-only view"))
 }
 
-/// Whether this process is in the initial user namespace (its uid map is the identity
-/// over every id).
-fn in_initial_userns() -> bool {
-    std::fs::read_to_string("/proc/self/uid_map")
-        .is_ok_and(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid cannot fail.
-    unsafe { libc::geteuid() == 0 }
-}
-
 /// Sets the process name (`comm`) to the base name of `args[0]`.
 fn set_name_from(args: &[OsString]) {
     let Some(a0) = args.first() else { return };
@@ -212,7 +201,7 @@ mod tests {
 
     #[test]
     fn a_read_only_view_cannot_be_opened_for_writing() {
-        if !is_root() {
+        if crate::caller::euid() != 0 {
             eprintln!("skipped: making a mount needs root (the tests run as root in CI)");
             return;
         }

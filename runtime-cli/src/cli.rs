@@ -36,9 +36,10 @@ pub struct Cli {
 /// The options that go before the command.
 #[derive(Debug, Clone, Args)]
 pub struct Global {
-    /// Root directory for storage of container state (this should be located in tmpfs).
-    #[arg(long, default_value = libcontainer::container::DEFAULT_ROOT)]
-    pub root: PathBuf,
+    /// Root directory for storage of container state (this should be located in tmpfs)
+    /// [default: /run/quai, or $XDG_RUNTIME_DIR/quai when rootless].
+    #[arg(long)]
+    pub root: Option<PathBuf>,
     /// Set the log file to write quai logs to (default is stderr).
     #[arg(long)]
     pub log: Option<PathBuf>,
@@ -243,7 +244,7 @@ mod tests {
             "--pid-file",
             "/p",
         ]);
-        assert_eq!(cli.global.root, PathBuf::from("/r"));
+        assert_eq!(cli.global.root, Some(PathBuf::from("/r")));
         let Some(Command::Create(a)) = cli.command else {
             panic!("not create")
         };
@@ -338,10 +339,7 @@ mod tests {
     #[test]
     fn run_list_and_defaults() {
         let cli = parse(&["run", "-d", "--keep", "--no-subreaper", "c"]);
-        assert_eq!(
-            cli.global.root,
-            PathBuf::from(libcontainer::container::DEFAULT_ROOT)
-        );
+        assert_eq!(cli.global.root, None);
         assert_eq!(cli.global.log_format, LogFormat::Text);
         let Some(Command::Run(r)) = cli.command else {
             panic!("not run")

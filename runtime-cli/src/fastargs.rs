@@ -192,7 +192,7 @@ pub fn parse(args: &[OsString]) -> Option<Cli> {
         seen: Vec::new(),
     };
     let mut global = Global {
-        root: PathBuf::from(libcontainer::container::DEFAULT_ROOT),
+        root: None,
         log: None,
         log_format: LogFormat::Text,
         debug: false,
@@ -283,7 +283,7 @@ pub fn parse(args: &[OsString]) -> Option<Cli> {
 
 fn set_global(g: &mut Global, long: &str, value: Option<&str>) -> Option<()> {
     match (long, value) {
-        ("root", Some(v)) => g.root = v.into(),
+        ("root", Some(v)) => g.root = Some(v.into()),
         ("log", Some(v)) => g.log = Some(v.into()),
         ("log-format", Some("text")) => g.log_format = LogFormat::Text,
         ("log-format", Some("json")) => g.log_format = LogFormat::Json,

@@ -115,6 +115,31 @@ pub enum CgroupError {
     },
 }
 
+impl CgroupError {
+    /// The kernel refused for want of permission (a rootless caller without a delegated
+    /// cgroup): `EACCES`, `EPERM` or `EROFS`.
+    pub fn is_permission(&self) -> bool {
+        matches!(self, CgroupError::Io { source, .. }
+            if matches!(source.raw_os_error(), Some(libc::EACCES | libc::EPERM | libc::EROFS)))
+    }
+}
+
+/// Whether `res` asks for a limit (anything but device rules): what a container without
+/// a cgroup cannot honour.
+pub fn asks_limits(res: &LinuxResources) -> bool {
+    res.memory().is_some()
+        || res.cpu().is_some()
+        || res.pids().is_some()
+        || res.block_io().is_some()
+        || res
+            .hugepage_limits()
+            .as_ref()
+            .is_some_and(|h| !h.is_empty())
+        || res.network().is_some()
+        || res.rdma().as_ref().is_some_and(|r| !r.is_empty())
+        || res.unified().as_ref().is_some_and(|u| !u.is_empty())
+}
+
 /// The container's unified (cgroup2) directory and the mount it lives under.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnifiedDir {
@@ -164,6 +189,20 @@ fn pids_below(dir: &Path, out: &mut Vec<i32>) {
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Cgroup {
+    /// No cgroup at all (a rootless container where none could be made): every
+    /// directory list empty, so joining, removing and listing do nothing.
+    pub fn none(mode: Mode) -> Self {
+        Cgroup {
+            mode,
+            ..Cgroup::default()
+        }
+    }
+
+    /// Whether this is [`Cgroup::none`].
+    pub fn is_none(&self) -> bool {
+        self.dirs.is_empty()
+    }
+
     /// Makes the container's directory in every hierarchy of `layout`, for the cgroup
     /// `path` (absolute, or relative to the caller's own cgroup): [`Cgroup::plan`], then
     /// [`Cgroup::make`]; on failure whatever was made is removed.

@@ -145,15 +145,41 @@ impl ContainerBuilder {
         // whatever point a killed `create` reached.
         dir.write_cgroup(&cg)?;
         *cg_out = Some(cg.clone());
-        if !self.systemd_cgroup {
-            cg.make(&layout)?;
-        }
-        // Applied even without `linux.resources`: the device rules (deny all but the
-        // default devices and `linux.devices`) are part of every container, as in runc.
         let none = crate::spec::LinuxResources::default();
         let res = linux.and_then(|l| l.resources().as_ref()).unwrap_or(&none);
-        let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
-        cg.apply(&layout, res, devices)?;
+        if !self.systemd_cgroup {
+            if let Err(e) = cg.make(&layout) {
+                if !(self.rootless && e.is_permission()) {
+                    return Err(e.into());
+                }
+                if cgroups::asks_limits(res) {
+                    return Err(ContainerError::RootlessCgroup(e.to_string()).into());
+                }
+                // As runc and crun: a rootless container that asks for no limits runs
+                // without a cgroup of its own rather than not at all. Whatever was made
+                // goes, and the state records no cgroup.
+                cg.remove()?;
+                warnings.push(format!(
+                    "{e}: the rootless container runs without a cgroup of its own"
+                ));
+                cg = Cgroup::none(layout.mode());
+                dir.write_cgroup(&cg)?;
+                *cg_out = Some(cg.clone());
+            }
+        }
+        if self.rootless {
+            // The device rules need the host's root (a BPF program on v2, devices.deny
+            // on v1); a user namespace cannot make device nodes anyway.
+            if !cg.is_none() {
+                cg.update(&layout, res)?;
+            }
+        } else {
+            // Applied even without `linux.resources`: the device rules (deny all but
+            // the default devices and `linux.devices`) are part of every container, as
+            // in runc.
+            let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
+            cg.apply(&layout, res, devices)?;
+        }
         // Planned and recorded (below) before it is made, as the cgroup is.
         let rdt = match linux.and_then(|l| l.intel_rdt().as_ref()) {
             Some(r) => {

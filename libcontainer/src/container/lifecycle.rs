@@ -137,7 +137,7 @@ pub(super) fn kill(root: &Path, id: &ContainerId, sig: i32, all: bool) -> Result
         super::state::read_state(&root.join(id.as_str()))?.ok_or(ContainerError::NotRunning)?;
     let init = live_init(&st);
     if all {
-        st.cgroup.signal_all(sig)?;
+        super::members::signal_all(&st, sig)?;
         if let Some(p) = &init {
             let _ = p.signal(sig);
         }

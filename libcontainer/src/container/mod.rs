@@ -27,6 +27,7 @@ mod create;
 mod exec;
 mod id;
 mod lifecycle;
+mod members;
 mod resources;
 mod signal;
 mod state;
@@ -48,8 +49,9 @@ use serde::Serialize;
 
 use crate::Result;
 
-/// The default state root.
-pub const DEFAULT_ROOT: &str = "/run/quai";
+/// The state root of root of the host; [`crate::caller::default_root`] is the default
+/// for whoever runs the runtime (`$XDG_RUNTIME_DIR/quai` when rootless).
+pub const DEFAULT_ROOT: &str = crate::caller::HOST_ROOT;
 
 /// Lifecycle errors, worded with the phrases callers match on.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +65,9 @@ pub enum ContainerError {
     /// The id is taken.
     #[error("container with id {0:?} already exists")]
     Exists(String),
+    /// A rootless container asks for cgroup limits, and no cgroup could be made for it.
+    #[error("cannot set the cgroup limits of linux.resources for a rootless container: {0}; give it a writable (delegated) cgroup v2 subtree in cgroupsPath, or ask for no limits")]
+    RootlessCgroup(String),
     /// The container is not in a state that allows the operation.
     #[error("container not running")]
     NotRunning,
@@ -204,16 +209,18 @@ pub struct ContainerBuilder {
     preserve_fds: u32,
     detach: bool,
     systemd_cgroup: bool,
+    rootless: bool,
     /// The process's stdin, stdout, stderr when the caller gives them.
     stdio: [Option<std::sync::Arc<OwnedFd>>; 3],
 }
 
 impl ContainerBuilder {
-    /// Starts a builder for `id` (checked) with the default root.
+    /// Starts a builder for `id` (checked) with the caller's default root
+    /// ([`crate::caller::default_root`]).
     pub fn new(id: &str) -> Result<Self> {
         Ok(Self {
             id: ContainerId::new(id)?,
-            root: PathBuf::from(DEFAULT_ROOT),
+            root: crate::caller::default_root(),
             pid_file: None,
             console_socket: None,
             no_pivot: false,
@@ -221,6 +228,7 @@ impl ContainerBuilder {
             preserve_fds: 0,
             detach: false,
             systemd_cgroup: false,
+            rootless: crate::caller::is_rootless(),
             stdio: [None, None, None],
         })
     }
@@ -249,6 +257,15 @@ impl ContainerBuilder {
     /// paths; fails clearly where systemd is not running.
     pub fn systemd_cgroup(mut self, v: bool) -> Self {
         self.systemd_cgroup = v;
+        self
+    }
+
+    /// Rootless mode (runc's `--rootless`; by default, whether the caller is not root of
+    /// the host): cgroups that cannot be made for want of permission are skipped with
+    /// a warning when the spec asks for no limits (an error when it does), and the
+    /// device rules, which need the host's root, are left out.
+    pub fn rootless(mut self, v: bool) -> Self {
+        self.rootless = v;
         self
     }
 
@@ -316,8 +333,21 @@ impl Container {
     /// Loads the container `id` from the state root.
     pub fn load(root: &Path, id: &str) -> Result<Self> {
         let id = ContainerId::new(id)?;
-        if !root.join(id.as_str()).is_dir() {
-            return Err(ContainerError::NotExist(id.to_string()).into());
+        let dir = root.join(id.as_str());
+        match std::fs::metadata(&dir) {
+            Ok(m) if m.is_dir() => {}
+            // Only a directory known not to be there is a container that does not exist:
+            // one behind a root we may not enter (another user's) is an error, never a
+            // `delete --force` that "succeeds".
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(ContainerError::StateIo {
+                    what: "stat",
+                    path: dir,
+                    source: e,
+                }
+                .into())
+            }
+            _ => return Err(ContainerError::NotExist(id.to_string()).into()),
         }
         Ok(Self {
             id,

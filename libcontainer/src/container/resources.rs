@@ -81,7 +81,7 @@ pub(super) fn stats(root: &Path, id: &ContainerId) -> Result<Stats> {
 
 pub(super) fn processes(root: &Path, id: &ContainerId) -> Result<Vec<i32>> {
     let (st, _) = unlocked(root, id)?;
-    let mut pids = st.cgroup.pids();
+    let mut pids = super::members::pids(&st);
     pids.sort_unstable();
     Ok(pids)
 }

@@ -70,8 +70,9 @@ fn steps(
     fds::install_stdio(&opts.stdio)?;
     // Until the runtime has recorded us, we must not outlive it; and until execve no
     // process of the container may ptrace us or open our /proc files.
+    // (Non-dumpable from the clone, unless a rootless runtime writes our id maps: then
+    // from `Go`, when they are written.)
     prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as u64)?;
-    prctl(libc::PR_SET_DUMPABLE, 0)?;
     // If the runtime died before PDEATHSIG was set, the channel is closed and the
     // wait for `Go` below fails: the init never outlives an unrecorded create.
     let proc = ProcHandle::open().map_err(|e| format!("open /proc: {e}"))?;
@@ -82,6 +83,7 @@ fn steps(
         (ToInit::Go { idmap }, fds) => rootfs::PreparedSources::from_parts(idmap, fds),
         (other, _) => return Err(format!("unexpected message {other:?}")),
     };
+    prctl(libc::PR_SET_DUMPABLE, 0)?;
     // After the runtime applied execCPUAffinity.initial, before anything else.
     cgroup.join_self_and_close()?;
     if b.makes_namespace(LinuxNamespaceType::User) {

@@ -130,8 +130,16 @@ pub fn spawn(
     let (ours, theirs) = channel::pair().map_err(sys("socketpair"))?;
     // The clone inherits this: the init is never dumpable (its /proc files and our
     // binary behind /proc/<pid>/exe closed to the container) from its first instruction.
+    // Except where a rootless runtime must write the init's id maps (or newuidmap must,
+    // which checks that it owns the process): a non-dumpable process's /proc files
+    // belong to the host's root. The init then turns non-dumpable once the maps are
+    // written, before it touches anything of the container (as runc's nsexec does).
+    let maps_by_user = crate::caller::is_rootless()
+        && opts
+            .bundle
+            .makes_namespace(crate::spec::LinuxNamespaceType::User);
     // SAFETY: plain prctl with integer arguments.
-    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
+    if !maps_by_user && unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
         return Err(ProcessError::Sys {
             what: "prctl(PR_SET_DUMPABLE)",
             source: std::io::Error::last_os_error(),
@@ -303,7 +311,10 @@ fn prepared_sources(
     b: &Bundle,
 ) -> Result<rootfs::PreparedSources, ProcessError> {
     let in_userns = b.namespace(crate::spec::LinuxNamespaceType::User).is_some();
-    if !rootfs::needs_prepared_sources(b, in_userns) {
+    // A rootless runtime can clone no mount of the host's mount namespace, and reaches
+    // no file its init cannot: the init binds those sources itself.
+    let clone_binds = in_userns && !crate::caller::is_rootless();
+    if !rootfs::needs_prepared_sources(b, clone_binds) {
         return Ok(rootfs::PreparedSources::none());
     }
     let userns = if in_userns {
@@ -317,7 +328,7 @@ fn prepared_sources(
     } else {
         None
     };
-    rootfs::open_prepared_sources(b, userns.as_ref().map(|f| f.as_fd()))
+    rootfs::open_prepared_sources(b, userns.as_ref().map(|f| f.as_fd()), clone_binds)
         .map_err(|e| ProcessError::Runtime(e.to_string()))
 }
 

@@ -28,16 +28,30 @@ pub(super) fn map_tree(
     userns: i32,
     dest: &Path,
 ) -> Result<OwnedFd> {
-    let tree = sys::clone_tree(src, recursive).map_err(io_err("open_tree for idmap of", dest))?;
-    match sys::mount_setattr(tree.as_fd(), map_recursive, libc::MOUNT_ATTR_IDMAP, 0, Some(userns)) {
-        Ok(()) => Ok(tree),
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => Err(unsupported(
+    let not_root = |e: io::Error| {
+        unsupported(
             dest,
             &format!(
-                "{e}: only the host's root can id-map a host filesystem; the parent must prepare it \
-                 (rootfs::open_idmapped_sources)"
+                "{e}: only the host's root can id-map a host filesystem (a rootless runtime \
+                 cannot; the runtime prepares these mounts before the init enters its user \
+                 namespace)"
             ),
-        )),
+        )
+    };
+    let tree = match sys::clone_tree(src, recursive) {
+        Ok(t) => t,
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => return Err(not_root(e)),
+        Err(e) => return Err(io_err("open_tree for idmap of", dest)(e)),
+    };
+    match sys::mount_setattr(
+        tree.as_fd(),
+        map_recursive,
+        libc::MOUNT_ATTR_IDMAP,
+        0,
+        Some(userns),
+    ) {
+        Ok(()) => Ok(tree),
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => Err(not_root(e)),
         Err(e) => Err(io_err("id-map mount", dest)(e)),
     }
 }

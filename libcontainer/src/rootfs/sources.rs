@@ -53,11 +53,12 @@ impl PreparedSources {
 }
 
 /// True when the container's bind mounts need sources the runtime prepares: it has
-/// `idmap` mounts, or a user namespace and bind mounts.
-pub fn needs_prepared_sources(bundle: &Bundle, in_userns: bool) -> bool {
+/// `idmap` mounts, or bind mounts and `clone_binds` (a user namespace, whose root may
+/// not reach what the runtime can).
+pub fn needs_prepared_sources(bundle: &Bundle, clone_binds: bool) -> bool {
     bundle.spec.mounts().iter().flatten().any(|m| {
         let opts = options::of_mount(m);
-        opts.idmap.is_some() || (in_userns && is_bind(m, &opts))
+        opts.idmap.is_some() || (clone_binds && is_bind(m, &opts))
     })
 }
 
@@ -66,12 +67,13 @@ fn is_bind(m: &crate::spec::Mount, opts: &options::MountOptions) -> bool {
 }
 
 /// In the parent (host root), before the init mounts: clones the source of each bind
-/// mount, when `container_userns` (an fd of the container's `/proc/<pid>/ns/user`) is
-/// given, and each `idmap`/`ridmap` one (or bind with mappings), id-mapped with the mount's own
-/// `uidMappings`/`gidMappings` when it has them, else with `container_userns`.
+/// mount when `clone_binds`, and each `idmap`/`ridmap` one (or bind with mappings),
+/// id-mapped with the mount's own `uidMappings`/`gidMappings` when it has them, else
+/// with `container_userns` (an fd of the container's `/proc/<pid>/ns/user`).
 pub fn open_prepared_sources(
     bundle: &Bundle,
     container_userns: Option<BorrowedFd<'_>>,
+    clone_binds: bool,
 ) -> Result<PreparedSources> {
     let mut out = PreparedSources::default();
     for (i, m) in bundle
@@ -85,7 +87,7 @@ pub fn open_prepared_sources(
         let opts = options::of_mount(m);
         let dest = m.destination();
         let Some(map_recursive) = opts.idmap else {
-            if container_userns.is_some() && is_bind(m, &opts) {
+            if clone_binds && is_bind(m, &opts) {
                 let src = open_source(bundle, m)?;
                 let tree = sys::clone_tree(src.as_fd(), opts.is_recursive())
                     .map_err(io_err("open_tree bind source for", dest))?;

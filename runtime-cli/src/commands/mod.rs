@@ -25,11 +25,14 @@ use crate::logging::Logger;
 
 /// Runs `cmd` with the global options; `Ok` holds the exit status.
 pub fn dispatch(global: &Global, cmd: Command, log: &mut Logger) -> Result<i32, CliError> {
-    let root = absolute(&global.root)?;
+    let root = match &global.root {
+        Some(r) => absolute(r)?,
+        None => libcontainer::caller::default_root(),
+    };
     match cmd {
-        Command::Create(a) => create::run(&root, &a, global.systemd_cgroup, log),
+        Command::Create(a) => create::run(&root, &a, global, log),
         Command::Start(a) => start::run(&root, &a.id, log),
-        Command::Run(a) => run::run(&root, &a, global.systemd_cgroup, log),
+        Command::Run(a) => run::run(&root, &a, global, log),
         Command::State(a) => state::run(&root, &a.id),
         Command::Kill(a) => kill::run(&root, &a),
         Command::Delete(a) => delete::run(&root, &a, log),

@@ -3,13 +3,13 @@
 
 use std::path::Path;
 
-use crate::cli::RunArgs;
+use crate::cli::{Global, RunArgs};
 use crate::exit::CliError;
 use crate::logging::Logger;
 
 /// Runs the container described by `a` under `root`.
-pub fn run(root: &Path, a: &RunArgs, systemd: bool, log: &mut Logger) -> Result<i32, CliError> {
-    let mut c = super::create::create(root, &a.create, a.detach, systemd, log)?;
+pub fn run(root: &Path, a: &RunArgs, g: &Global, log: &mut Logger) -> Result<i32, CliError> {
+    let mut c = super::create::create(root, &a.create, a.detach, g, log)?;
     match c.start() {
         Ok(warnings) => warnings.iter().for_each(|w| log.warn(w)),
         Err(e) => {

@@ -34,8 +34,8 @@ fn mount_mappings_shift_owners() {
     let tb = make_bundle("idmap-own", &config(maps));
     let status = in_child(|| {
         private_mount_ns(libc::CLONE_NEWNS)?;
-        let sources =
-            open_prepared_sources(&tb.bundle, None).map_err(|e| format!("open sources: {e}"))?;
+        let sources = open_prepared_sources(&tb.bundle, None, false)
+            .map_err(|e| format!("open sources: {e}"))?;
         let opts = RootfsOptions {
             bundle: &tb.bundle,
             no_pivot: false,
@@ -72,7 +72,7 @@ fn parent_prepared_mount_attaches_inside_user_namespace() {
             &[mapping(0, 0, 1)],
         )
         .map_err(|e| format!("userns: {e}"))?;
-        let sources = open_prepared_sources(&tb.bundle, Some(std::os::fd::AsFd::as_fd(&ns)))
+        let sources = open_prepared_sources(&tb.bundle, Some(std::os::fd::AsFd::as_fd(&ns)), true)
             .map_err(|e| format!("open sources: {e}"))?;
         // Now become the init: inside the user namespace, then a new mount namespace.
         // SAFETY: the forked child is single-threaded.

@@ -8,9 +8,12 @@ use std::path::{Path, PathBuf};
 
 use nix::sched::CloneFlags;
 
+mod id_maps;
+pub use id_maps::{id_map_text, write_id_maps};
+
 use crate::procfs::ProcHandle;
 use crate::rootdir::openat2;
-use crate::spec::{Bundle, LinuxIdMapping, LinuxNamespaceType};
+use crate::spec::{Bundle, LinuxNamespaceType};
 
 /// Why a namespace step failed.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +28,9 @@ pub enum NamespaceError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The container's id maps cannot be written by this caller.
+    #[error("{0}")]
+    IdMap(String),
     /// A system call failed.
     #[error("{what}: {source}")]
     Sys {
@@ -255,35 +261,6 @@ fn time_offsets_text(offsets: &HashMap<String, oci_spec::runtime::LinuxTimeOffse
         .collect()
 }
 
-/// Renders id mappings as the kernel wants them in `uid_map`/`gid_map`.
-pub fn id_map_text(maps: &[LinuxIdMapping]) -> String {
-    maps.iter()
-        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-        .collect()
-}
-
-/// In the runtime process: writes the init's uid and gid maps.
-pub fn write_id_maps(proc: &ProcHandle, pid: i32, bundle: &Bundle) -> Result<(), NamespaceError> {
-    let Some(linux) = bundle.spec.linux() else {
-        return Ok(());
-    };
-    for (file, maps) in [
-        ("uid_map", linux.uid_mappings()),
-        ("gid_map", linux.gid_mappings()),
-    ] {
-        let text = id_map_text(maps.as_deref().unwrap_or(&[]));
-        if text.is_empty() {
-            continue;
-        }
-        proc.write(&format!("{pid}/{file}"), &text)
-            .map_err(|source| NamespaceError::Sys {
-                what: format!("write /proc/{pid}/{file}"),
-                source,
-            })?;
-    }
-    Ok(())
-}
-
 /// Sets the hostname and domainname given in the spec.
 pub fn set_uts_names(bundle: &Bundle) -> Result<(), NamespaceError> {
     if let Some(h) = bundle.spec.hostname().as_deref().filter(|h| !h.is_empty()) {
@@ -328,15 +305,6 @@ pub fn ns_path(pid: i32, kind: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn id_maps_render() {
-        let m: Vec<LinuxIdMapping> = serde_json::from_str(
-            r#"[{"containerID":0,"hostID":1000,"size":1},{"containerID":1,"hostID":100000,"size":65536}]"#,
-        )
-        .unwrap();
-        assert_eq!(id_map_text(&m), "0 1000 1\n1 100000 65536\n");
-    }
 
     #[test]
     fn offsets_render_sorted() {

@@ -17,11 +17,12 @@ fi
 # containerd, podman, docker.io, docker-compose: the engine tests (private daemons and
 # storage, stopped by PID); curl: published ports reached from the host;
 # libc6-dev: libc.a, for the static probe; strace: the fault-injection tests;
-# uidmap: newuidmap/newgidmap, for the rootless tests' wider id mappings.
+# uidmap: newuidmap/newgidmap, for the rootless tests' wider id mappings; slirp4netns,
+# catatonit: rootless podman's network and pause process.
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq busybox-static iproute2 libc6-dev util-linux procps jq containerd podman \
-    docker.io docker-compose curl strace uidmap >/dev/null
+    docker.io docker-compose curl strace uidmap slirp4netns catatonit >/dev/null
 
 step() { printf '\n== %s\n' "$*"; }
 

@@ -25,6 +25,8 @@ pub struct TestUser {
     /// Its primary gid.
     pub gid: u32,
     xdg: TempDir,
+    /// Made with useradd (and so removed with userdel).
+    account: bool,
 }
 
 fn account_cmd(program: &str, args: &[&str]) -> Result<(), String> {
@@ -72,6 +74,16 @@ impl TestUser {
         .unwrap_or_else(|e| panic!("{e}"));
         let uid = id_of("-u", &name);
         let gid = id_of("-g", &name);
+        let mut u = Self::without_account(uid, gid);
+        u.name = name;
+        u.account = true;
+        u
+    }
+
+    /// A uid and gid with no account (where /etc cannot be written, as in the VM, whose
+    /// root filesystem is the host's, read-only): enough for quai, which looks no
+    /// account up; not for newuidmap, which needs /etc/subuid.
+    pub fn without_account(uid: u32, gid: u32) -> TestUser {
         let xdg = TempDir::new("xdg");
         chown(xdg.path(), Some(uid), Some(gid)).expect("chown XDG_RUNTIME_DIR");
         std::fs::set_permissions(
@@ -80,10 +92,11 @@ impl TestUser {
         )
         .expect("chmod XDG_RUNTIME_DIR");
         TestUser {
-            name,
+            name: format!("#{uid}"),
             uid,
             gid,
             xdg,
+            account: false,
         }
     }
 
@@ -112,17 +125,60 @@ impl TestUser {
     /// Runs `bin args` as the user, with a clean environment (PATH, HOME, USER and
     /// XDG_RUNTIME_DIR) and no supplementary groups; the output goes to `out/<name>`.
     pub fn run(&self, bin: &Path, args: &[&str], out: &Path, name: &str) -> Out {
-        let mut cmd = Command::new(bin);
-        cmd.args(args)
-            .env_clear()
+        self.run_in_cgroup(bin, args, out, name, None)
+    }
+
+    /// [`TestUser::run`], the process first moved (by root, before it drops to the
+    /// user) into the cgroup v2 directory `cgroup`: where a delegated subtree's owner
+    /// runs, as systemd puts a user's session in the subtree it delegates.
+    pub fn run_in_cgroup(
+        &self,
+        bin: &Path,
+        args: &[&str],
+        out: &Path,
+        name: &str,
+        cgroup: Option<&Path>,
+    ) -> Out {
+        let mut cmd = self.command(bin, cgroup);
+        cmd.args(args);
+        run_captured(cmd, out, name, None)
+    }
+
+    /// `program` to be run as the user (see [`TestUser::run_in_cgroup`]); the caller
+    /// adds arguments and may change the environment.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>, cgroup: Option<&Path>) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
             .env("HOME", "/")
             .env("USER", &self.name)
             .env("XDG_RUNTIME_DIR", self.xdg.path())
-            .current_dir("/")
-            .uid(self.uid)
-            .gid(self.gid);
-        run_captured(cmd, out, name, None)
+            .current_dir("/");
+        let procs = cgroup.map(|d| {
+            std::ffi::CString::new(d.join("cgroup.procs").into_os_string().into_encoded_bytes())
+                .expect("cgroup path")
+        });
+        let (uid, gid) = (self.uid, self.gid);
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                if let Some(p) = &procs {
+                    let fd = libc::open(p.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                    if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    libc::close(fd);
+                }
+                if libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(gid) != 0
+                    || libc::setuid(uid) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        cmd
     }
 }
 
@@ -135,6 +191,9 @@ impl Default for TestUser {
 impl Drop for TestUser {
     fn drop(&mut self) {
         // Never panic in drop; a user left behind is reported.
+        if !self.account {
+            return;
+        }
         if let Err(e) = account_cmd("userdel", &[&self.name]) {
             eprintln!("warning: {e}");
         }

@@ -1008,3 +1008,144 @@ fn a_pre_existing_frozen_cgroup_is_refused_on_v2() {
     assert!(still_there, "create removed a cgroup it did not make");
     assert!(!c.root().join(&c.id).exists(), "state directory left");
 }
+
+/// A cgroup v2 subtree delegated to a user, as systemd delegates `user@<uid>.service`:
+/// the directory and its `cgroup.procs`, `cgroup.subtree_control` and `cgroup.threads`
+/// belong to the user, with memory and pids enabled for its children, and a `session`
+/// leaf where the user's runtime runs. Removed on drop, leaves first.
+struct Delegated {
+    dir: PathBuf,
+}
+
+impl Delegated {
+    fn new(uid: u32, gid: u32) -> Delegated {
+        let dir = Path::new(CGROUP_ROOT).join(format!(
+            "quai-v2-user-{}",
+            integration_tests::tempdir::unique()
+        ));
+        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+        std::fs::write(dir.join("cgroup.subtree_control"), "+memory +pids")
+            .expect("enable memory and pids for the delegated subtree");
+        std::fs::create_dir(dir.join("session")).expect("mkdir session");
+        for d in [dir.clone(), dir.join("session")] {
+            for f in [
+                "",
+                "cgroup.procs",
+                "cgroup.subtree_control",
+                "cgroup.threads",
+            ] {
+                let p = if f.is_empty() { d.clone() } else { d.join(f) };
+                std::os::unix::fs::chown(&p, Some(uid), Some(gid))
+                    .unwrap_or_else(|e| panic!("chown {}: {e}", p.display()));
+            }
+        }
+        Delegated { dir }
+    }
+
+    fn session(&self) -> PathBuf {
+        self.dir.join("session")
+    }
+
+    /// `cgroupsPath` of a container `leaf` in the subtree.
+    fn cgroups_path(&self, leaf: &str) -> String {
+        format!(
+            "/{}/{leaf}",
+            self.dir.file_name().unwrap().to_string_lossy()
+        )
+    }
+}
+
+impl Drop for Delegated {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(self.dir.join("session"));
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+/// A rootless quai given a delegated subtree makes the container's cgroup in it, sets
+/// the limits asked, and removes it on delete; the host sees the limits.
+#[test]
+fn rootless_in_a_delegated_subtree_gets_its_cgroup_and_limits() {
+    if !in_vm() {
+        return;
+    }
+    use integration_tests::rootless::{rootless_bundle, TestUser};
+    let user = TestUser::without_account(4321, 4321);
+    let deleg = Delegated::new(user.uid, user.gid);
+    let mut c = Ctr::new();
+    rootless_bundle(&mut c.bundle, user.uid, user.gid);
+    std::os::unix::fs::chown(c.bundle.rootfs(), Some(user.uid), Some(user.gid)).unwrap();
+    let path = deleg.cgroups_path("ctr");
+    c.bundle.set("/linux/cgroupsPath", json!(path));
+    c.bundle.set(
+        "/linux/resources",
+        json!({ "memory": { "limit": 64 * 1024 * 1024 }, "pids": { "limit": 50 } }),
+    );
+    c.bundle.probe(&["sleep", "forever"]);
+    c.bundle.save();
+    let out_dir = c.work().join("out");
+    let bundle = c.bundle.dir().to_string_lossy().into_owned();
+    let quai = |args: &[&str], name: &str| {
+        user.run_in_cgroup(c.bin(), args, &out_dir, name, Some(&deleg.session()))
+    };
+    let run = quai(&["run", "--detach", "--bundle", &bundle, &c.id], "run").ok();
+    assert!(!run.stderr.contains("without a cgroup"), "{run}");
+    let st = quai(&["state", &c.id], "state").ok().json();
+    let pid = st["pid"].as_i64().unwrap() as i32;
+    let dir = host_dir(&path);
+    assert_eq!(read(&dir.join("memory.max")).trim(), "67108864");
+    assert_eq!(read(&dir.join("pids.max")).trim(), "50");
+    let own = read(Path::new(&format!("/proc/{pid}/cgroup")));
+    assert_eq!(v2_path(&own), path);
+    // The container's files are the user's: it may change them, and no one else's.
+    let meta = std::fs::metadata(&dir).unwrap();
+    assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), user.uid);
+    quai(&["delete", "--force", &c.id], "delete").ok();
+    assert!(host::wait_process_gone(pid));
+    assert!(!dir.exists(), "{} is left after delete", dir.display());
+}
+
+/// Outside any delegated subtree, a rootless container that asks for no limits runs
+/// without a cgroup (a warning says so) and one that asks for limits is refused.
+#[test]
+fn rootless_without_delegation_skips_cgroups_or_refuses_limits() {
+    if !in_vm() {
+        return;
+    }
+    use integration_tests::rootless::{rootless_bundle, TestUser};
+    let user = TestUser::without_account(4322, 4322);
+    let mut c = Ctr::new();
+    rootless_bundle(&mut c.bundle, user.uid, user.gid);
+    std::os::unix::fs::chown(c.bundle.rootfs(), Some(user.uid), Some(user.gid)).unwrap();
+    c.bundle.probe(&["report"]);
+    c.bundle.save();
+    let out_dir = c.work().join("out");
+    let bundle = c.bundle.dir().to_string_lossy().into_owned();
+    let ran = user
+        .run(
+            c.bin(),
+            &["run", "--bundle", &bundle, &c.id],
+            &out_dir,
+            "run",
+        )
+        .ok();
+    assert!(ran.stderr.contains("without a cgroup of its own"), "{ran}");
+    assert!(host::cgroups_named(&c.id).is_empty());
+
+    c.bundle
+        .set("/linux/resources", json!({ "pids": { "limit": 50 } }));
+    c.bundle.save();
+    let refused = user.run(
+        c.bin(),
+        &["run", "--bundle", &bundle, &c.id],
+        &out_dir,
+        "run2",
+    );
+    assert_eq!(refused.code, 1, "{refused}");
+    assert!(
+        refused.stderr.contains("cannot set the cgroup limits"),
+        "{refused}"
+    );
+    assert!(!user.default_root().join(&c.id).exists());
+    assert!(host::cgroups_named(&c.id).is_empty());
+}

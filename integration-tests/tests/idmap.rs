@@ -135,3 +135,58 @@ fn mappings_without_the_option_are_applied_recursively_for_rbind() {
     let out = c.create(&[]);
     integration_tests::check::one_clear_error(&c, out, &["bind mounts only"]);
 }
+
+/// A mount with mappings of its own, not the container's: `idmap` with explicit
+/// `uidMappings`/`gidMappings` maps the host's root to container id 5 through this
+/// mount (host 100005 in the container's namespace), while the container's own
+/// mapping stays 0 -> 100000.
+#[test]
+fn idmap_with_mappings_of_its_own() {
+    let mut c = Ctr::new();
+    c.bundle.userns(100000, 65536);
+    c.bundle.remove_mount("/sys/fs/cgroup");
+    let shared = c.work().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::write(shared.join("f"), "host\n").unwrap();
+    std::fs::create_dir(c.bundle.rootfs().join("own")).unwrap();
+    let maps = serde_json::json!([{ "containerID": 0, "hostID": 100005, "size": 1 }]);
+    c.bundle.push(
+        "/mounts",
+        serde_json::json!({
+            "destination": "/own", "type": "bind",
+            "source": shared.to_string_lossy(), "options": ["bind", "idmap"],
+            "uidMappings": maps, "gidMappings": maps
+        }),
+    );
+    c.bundle.probe(&["report", "--stat", "/own/f"]);
+    let r = c.run(&[]).ok().json();
+    c.assert_gone(None);
+    let s = &r["stat"]["/own/f"];
+    if assets::is_runc() && s["uid"] != 5 {
+        eprintln!("runc 1.1.5 ignores idmap: {s}");
+        return;
+    }
+    assert_eq!(
+        (s["uid"].as_i64(), s["gid"].as_i64()),
+        (Some(5), Some(5)),
+        "{s}"
+    );
+}
+
+/// A source on a filesystem the kernel cannot id-map (sysfs) is refused with one clear
+/// error, leaving nothing behind.
+#[test]
+fn a_filesystem_that_cannot_be_idmapped_is_one_clear_error() {
+    let mut c = Ctr::new();
+    c.bundle.userns(100000, 65536);
+    c.bundle.remove_mount("/sys/fs/cgroup");
+    std::fs::create_dir(c.bundle.rootfs().join("k")).unwrap();
+    c.bundle
+        .add_mount("/k", "bind", "/sys/kernel", &["bind", "idmap"]);
+    let out = c.create(&[]);
+    if assets::is_runc() && out.code == 0 {
+        eprintln!("runc 1.1.5 ignores idmap");
+        return;
+    }
+    integration_tests::check::one_clear_error(&c, out, &["cannot be id-mapped"]);
+}

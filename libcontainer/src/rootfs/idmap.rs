@@ -52,6 +52,11 @@ pub(super) fn map_tree(
     ) {
         Ok(()) => Ok(tree),
         Err(e) if e.raw_os_error() == Some(libc::EPERM) => Err(not_root(e)),
+        // The filesystem does not support id-mapped mounts (sysfs, procfs, ...).
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Err(unsupported(
+            dest,
+            &format!("{e}: the source's filesystem cannot be id-mapped"),
+        )),
         Err(e) => Err(io_err("id-map mount", dest)(e)),
     }
 }

@@ -108,6 +108,8 @@ impl Drop for RootlessPodman {
         }
         // vfs storage written from the user namespace: remove it as root.
         let _ = std::fs::remove_dir_all(self.home.join("storage"));
+        // podman's lock file for the user, made on first use.
+        let _ = std::fs::remove_file(format!("/dev/shm/libpod_rootless_lock_{}", self.user.uid));
     }
 }
 
@@ -278,4 +280,7 @@ fn rootless_podman_runs_execs_mounts_and_publishes_with_quai() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(others(), [], "the user's processes left");
+    drop(p);
+    let lock = std::path::Path::new("/dev/shm").join(format!("libpod_rootless_lock_{uid}"));
+    assert!(!lock.exists(), "{} is left", lock.display());
 }

@@ -255,6 +255,24 @@ impl AsFd for RootfsDir {
     }
 }
 
+/// Reads `f` to its end with plain `read`s: not `File::read_to_end`, whose size hint
+/// costs a `statx` and an `lseek` per file (cgroup files say size 0 anyway): `list`
+/// reads a state file and a freezer file per container.
+pub fn read_all(f: &std::fs::File) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let mut f = f;
+    loop {
+        match f.read(&mut chunk) {
+            Ok(0) => return Ok(out),
+            Ok(n) => out.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -104,10 +104,9 @@ pub(crate) fn open(path: &Path, flags: i32) -> io::Result<std::fs::File> {
 
 /// Reads a whole cgroup file.
 pub(crate) fn read_to_string(path: &Path) -> io::Result<String> {
-    use std::io::Read;
-    let mut s = String::new();
-    open(path, libc::O_RDONLY)?.read_to_string(&mut s)?;
-    Ok(s)
+    let f = open(path, libc::O_RDONLY)?;
+    let bytes = crate::rootdir::read_all(&f)?;
+    String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 /// `mkdir` of a cgroup directory.

@@ -259,7 +259,9 @@ pub fn read_seccomp(dir: &Path) -> Result<Option<crate::spec::LinuxSeccomp>, Con
 /// Reads `<dir>/state.json` without locking (for `state` and `list`).
 pub fn read_state(dir: &Path) -> Result<Option<StateFile>, ContainerError> {
     let p = dir.join(STATE_FILE);
-    match std::fs::read(&p) {
+    // A stray file in the root is no container (`list` reads entries unchecked).
+    let read = std::fs::File::open(&p).and_then(|f| crate::rootdir::read_all(&f));
+    match read {
         Ok(b) => serde_json::from_slice(&b)
             .map(Some)
             .map_err(|e| ContainerError::StateIo {
@@ -267,7 +269,14 @@ pub fn read_state(dir: &Path) -> Result<Option<StateFile>, ContainerError> {
                 path: p,
                 source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
             }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            Ok(None)
+        }
         Err(e) => Err(ContainerError::StateIo {
             what: "read",
             path: p,

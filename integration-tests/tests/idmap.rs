@@ -136,9 +136,9 @@ fn mappings_without_the_option_are_applied_recursively_for_rbind() {
     integration_tests::check::one_clear_error(&c, out, &["bind mounts only"]);
 }
 
-/// A mount with mappings of its own, not the container's: `idmap` with explicit
-/// `uidMappings`/`gidMappings` maps the host's root to container id 5 through this
-/// mount (host 100005 in the container's namespace), while the container's own
+/// Mounts with mappings of their own, not the container's: `idmap` and `ridmap` with
+/// explicit `uidMappings`/`gidMappings` map the host's root to container id 5 through
+/// the mount (host 100005 in the container's namespace), while the container's own
 /// mapping stays 0 -> 100000.
 #[test]
 fn idmap_with_mappings_of_its_own() {
@@ -148,29 +148,35 @@ fn idmap_with_mappings_of_its_own() {
     let shared = c.work().join("shared");
     std::fs::create_dir(&shared).unwrap();
     std::fs::write(shared.join("f"), "host\n").unwrap();
-    std::fs::create_dir(c.bundle.rootfs().join("own")).unwrap();
     let maps = serde_json::json!([{ "containerID": 0, "hostID": 100005, "size": 1 }]);
-    c.bundle.push(
-        "/mounts",
-        serde_json::json!({
-            "destination": "/own", "type": "bind",
-            "source": shared.to_string_lossy(), "options": ["bind", "idmap"],
-            "uidMappings": maps, "gidMappings": maps
-        }),
-    );
-    c.bundle.probe(&["report", "--stat", "/own/f"]);
+    // `idmap` on a bind and `ridmap` on an rbind, each with the mount's own mappings.
+    for (dest, opts) in [("/own", ["bind", "idmap"]), ("/rown", ["rbind", "ridmap"])] {
+        std::fs::create_dir(c.bundle.rootfs().join(&dest[1..])).unwrap();
+        c.bundle.push(
+            "/mounts",
+            serde_json::json!({
+                "destination": dest, "type": "bind",
+                "source": shared.to_string_lossy(), "options": opts,
+                "uidMappings": maps, "gidMappings": maps
+            }),
+        );
+    }
+    c.bundle
+        .probe(&["report", "--stat", "/own/f", "--stat", "/rown/f"]);
     let r = c.run(&[]).ok().json();
     c.assert_gone(None);
-    let s = &r["stat"]["/own/f"];
-    if assets::is_runc() && s["uid"] != 5 {
-        eprintln!("runc 1.1.5 ignores idmap: {s}");
-        return;
+    for path in ["/own/f", "/rown/f"] {
+        let s = &r["stat"][path];
+        if assets::is_runc() && s["uid"] != 5 {
+            eprintln!("runc 1.1.5 ignores idmap: {s}");
+            return;
+        }
+        assert_eq!(
+            (s["uid"].as_i64(), s["gid"].as_i64()),
+            (Some(5), Some(5)),
+            "{path}: {s}"
+        );
     }
-    assert_eq!(
-        (s["uid"].as_i64(), s["gid"].as_i64()),
-        (Some(5), Some(5)),
-        "{s}"
-    );
 }
 
 /// A source on a filesystem the kernel cannot id-map (sysfs) is refused with one clear

@@ -169,16 +169,9 @@ pub(super) fn kill(root: &Path, id: &ContainerId, sig: i32, all: bool) -> Result
     Ok(())
 }
 
-/// True when `pid` is PID 1 of its innermost pid namespace (the last `NSpid` field).
+/// True when `pid` is PID 1 of its innermost pid namespace.
 fn is_pid_namespace_init(pid: i32) -> bool {
-    crate::procfs::ProcHandle::open()
-        .and_then(|p| p.read(&format!("{pid}/status")))
-        .is_ok_and(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("NSpid:"))
-                .and_then(|v| v.split_whitespace().last())
-                == Some("1")
-        })
+    crate::procfs::ProcHandle::open().is_ok_and(|p| super::members::is_pid_namespace_init(&p, pid))
 }
 
 pub(super) fn delete(root: &Path, id: &ContainerId, force: bool) -> Result<Vec<String>> {

@@ -47,14 +47,19 @@ pub(super) fn signal_all(st: &StateFile, sig: i32) -> Result<()> {
 /// has no namespace to itself: only its init is known to be its own.
 fn namespace_of(proc: &ProcHandle, st: &StateFile) -> Option<(u64, u64)> {
     let init = Pidfd::open_verified(proc, st.pid, st.init_start_time).ok()??;
-    let status = proc.read(&format!("{}/status", st.pid)).ok()?;
-    let own = status
-        .lines()
-        .find_map(|l| l.strip_prefix("NSpid:"))
-        .and_then(|v| v.split_whitespace().last())
-        == Some("1");
+    let own = is_pid_namespace_init(proc, st.pid);
     drop(init);
     own.then(|| pid_ns(proc, st.pid)).flatten()
+}
+
+/// True when `pid` is PID 1 of its innermost pid namespace (the last `NSpid` field).
+pub(super) fn is_pid_namespace_init(proc: &ProcHandle, pid: i32) -> bool {
+    proc.read(&format!("{pid}/status")).is_ok_and(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("NSpid:"))
+            .and_then(|v| v.split_whitespace().last())
+            == Some("1")
+    })
 }
 
 fn pid_ns(proc: &ProcHandle, pid: i32) -> Option<(u64, u64)> {

@@ -134,7 +134,8 @@ pub fn spawn(
     // which checks that it owns the process): a non-dumpable process's /proc files
     // belong to the host's root. The init then turns non-dumpable once the maps are
     // written, before it touches anything of the container (as runc's nsexec does).
-    let maps_by_user = crate::caller::is_rootless()
+    let rootless = crate::caller::is_rootless();
+    let maps_by_user = rootless
         && opts
             .bundle
             .makes_namespace(crate::spec::LinuxNamespaceType::User);
@@ -170,6 +171,7 @@ pub fn spawn(
         proc: &proc,
         console_socket,
         netns: std::cell::OnceCell::new(),
+        rootless,
     };
     match side.drive(init, obs) {
         Ok(init) => Ok(init),
@@ -196,6 +198,8 @@ struct RuntimeSide<'a> {
     console_socket: Option<&'a OwnedFd>,
     /// The container's network namespace, once `linux.netDevices` were moved into it.
     netns: std::cell::OnceCell<OwnedFd>,
+    /// The caller is not root of the host ([`crate::caller::is_rootless`]).
+    rootless: bool,
 }
 
 impl RuntimeSide<'_> {
@@ -227,8 +231,13 @@ impl RuntimeSide<'_> {
         );
         tryf!(namespaces::write_id_maps(self.proc, pid, self.opts.bundle)
             .map_err(|e| ProcessError::Runtime(e.to_string())));
-        let (idmap, idmap_fds) =
-            tryf!(prepared_sources(self.proc, pid, self.opts.bundle)).into_parts();
+        let (idmap, idmap_fds) = tryf!(prepared_sources(
+            self.proc,
+            pid,
+            self.opts.bundle,
+            self.rootless
+        ))
+        .into_parts();
         let raw: Vec<i32> = idmap_fds.iter().map(|f| f.as_raw_fd()).collect();
         tryf!(self
             .ch
@@ -309,11 +318,12 @@ fn prepared_sources(
     proc: &ProcHandle,
     pid: i32,
     b: &Bundle,
+    rootless: bool,
 ) -> Result<rootfs::PreparedSources, ProcessError> {
     let in_userns = b.namespace(crate::spec::LinuxNamespaceType::User).is_some();
     // A rootless runtime can clone no mount of the host's mount namespace, and reaches
     // no file its init cannot: the init binds those sources itself.
-    let clone_binds = in_userns && !crate::caller::is_rootless();
+    let clone_binds = in_userns && !rootless;
     if !rootfs::needs_prepared_sources(b, clone_binds) {
         return Ok(rootfs::PreparedSources::none());
     }

@@ -27,7 +27,7 @@ use crate::logging::Logger;
 pub fn dispatch(global: &Global, cmd: Command, log: &mut Logger) -> Result<i32, CliError> {
     let root = match &global.root {
         Some(r) => absolute(r)?,
-        None => libcontainer::caller::default_root(),
+        None => absolute(&libcontainer::caller::default_root())?,
     };
     match cmd {
         Command::Create(a) => create::run(&root, &a, global, log),

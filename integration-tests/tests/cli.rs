@@ -67,6 +67,33 @@ fn version_flag() {
 }
 
 #[test]
+fn closed_stdout_is_filled_with_dev_null() {
+    // An engine may start the runtime with stdout closed. Then the first file quai
+    // opens (here its log) would become fd 1, and the list table would be written
+    // into the log; and printing to a closed fd 1 fails (a Rust program dies of it).
+    // quai starts without std's runtime start, which guarded against both, so it must
+    // fill fds 0-2 itself.
+    use std::os::unix::process::CommandExt;
+    let c = Ctr::new();
+    let log = c.work().join("log.txt");
+    let out = c.cmd_with(&["--log", log.to_str().unwrap(), "list"], None, |cmd| {
+        // SAFETY: close(2) is async-signal-safe; the child only closes its own fd 1.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::close(1);
+                Ok(())
+            });
+        }
+    });
+    assert_eq!(out.code, 0, "{out}");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        !text.contains("STATUS"),
+        "the list table went into the log: {text}"
+    );
+}
+
+#[test]
 fn global_flags_are_accepted() {
     let c = Ctr::new();
     let log = c.work().join("log.json");

@@ -1,37 +1,55 @@
 //! `quai`: the runc-compatible command line over `libcontainer`'s public API.
 //! It parses arguments, sets up runc's logging and maps failures to runc's exit
 //! statuses; everything else is a library call.
+//!
+//! `#![no_main]`: quai starts from its own C `main` ([`start`]), not std's runtime
+//! start; the test harness brings its own.
+
+#![cfg_attr(not(test), no_main)]
 
 mod cli;
 mod commands;
 mod exit;
 mod fastargs;
 mod logging;
+mod start;
 
 use std::ffi::OsString;
-use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
 use cli::Cli;
 use logging::Logger;
 
-fn main() -> ExitCode {
+/// The process entry: what quai needs of a process start ([`start::prepare`]), the
+/// command, then stdout flushed (std's runtime would flush it after `main`).
+#[cfg(not(test))]
+#[no_mangle]
+extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    start::prepare();
+    let code = run();
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    libc::c_int::from(code)
+}
+
+/// Runs the command line; returns the exit status.
+#[cfg_attr(test, allow(dead_code))]
+fn run() -> u8 {
     let args: Vec<OsString> = std::env::args_os().collect();
     // The engines' plain lines without clap (smaller and faster); clap for the rest,
     // and for every error and help text.
     let cli = match fastargs::parse(&args).map_or_else(|| Cli::try_parse_from(&args), Ok) {
         Ok(cli) => cli,
-        Err(e) => return ExitCode::from(exit::usage_failure(e, &args)),
+        Err(e) => return exit::usage_failure(e, &args),
     };
     if cli.version {
         print!("{}", version_text());
-        return ExitCode::SUCCESS;
+        return 0;
     }
     let Some(command) = cli.command else {
         // runc prints its help when called without a command.
         let _ = Cli::command().print_help();
-        return ExitCode::SUCCESS;
+        return 0;
     };
     let g = &cli.global;
     let mut log = match Logger::open(g.log.as_deref(), g.log_format, g.debug) {
@@ -40,7 +58,7 @@ fn main() -> ExitCode {
             let path = g.log.as_deref().unwrap_or("".as_ref()).display();
             Logger::stderr(g.log_format)
                 .error(&format!("open log {path}: {}", exit::errno_text(&e)));
-            return ExitCode::from(1);
+            return 1;
         }
     };
     if matches!(
@@ -51,7 +69,7 @@ fn main() -> ExitCode {
         // exe link must land on a read-only view of this binary (CVE-2019-5736).
         if let Err(e) = libcontainer::container::run_from_read_only_view(&args) {
             log.error(&format!("protect the runtime binary: {e}"));
-            return ExitCode::from(1);
+            return 1;
         }
     }
     log.debug(&format!(
@@ -64,10 +82,10 @@ fn main() -> ExitCode {
     ));
     match commands::dispatch(g, command, &mut log) {
         // Exit statuses are one byte; `run` passes on the container's (0..=255).
-        Ok(code) => ExitCode::from((code & 0xff) as u8),
+        Ok(code) => (code & 0xff) as u8,
         Err(e) => {
             log.error(&e.to_string());
-            ExitCode::from(e.exit_code())
+            e.exit_code()
         }
     }
 }

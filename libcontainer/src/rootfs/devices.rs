@@ -96,8 +96,9 @@ pub(super) fn needs_dev_setup(mounts: &[Mount]) -> bool {
         .any(|m| is_dev(m.destination()) && (fstype(m) == "bind" || options_of(m).is_bind()))
 }
 
-/// Creates the defaults, then the spec's devices (which may override them).
-pub(super) fn create_all(ctx: &Ctx) -> Result<()> {
+/// Creates the defaults, then the spec's devices (which may override them), in `dev`
+/// (the container's /dev) or, for a spec device elsewhere, in a directory opened for it.
+pub(super) fn create_all(ctx: &Ctx, dev: &NodeDir) -> Result<()> {
     let mut devs = default_devices();
     let spec_devs = ctx
         .bundle()
@@ -112,7 +113,13 @@ pub(super) fn create_all(ctx: &Ctx) -> Result<()> {
         devs.push(d);
     }
     for d in &devs {
-        create(ctx, d)?;
+        let path = super::landing::clean(&d.path);
+        let (dir, name) = split(&path)?;
+        if dir == dev.path {
+            create(dev, d, name)?;
+        } else {
+            create(&NodeDir::open(ctx, &path)?, d, name)?;
+        }
     }
     Ok(())
 }
@@ -125,29 +132,66 @@ fn check(r: libc::c_int) -> io::Result<()> {
     }
 }
 
-/// Creates (if needed) and opens the parent directory of `path`, a node the runtime
-/// makes in the container, after checking where the node lands (never in /proc);
-/// returns it with the node's name.
-pub(super) fn node_dir<'p>(ctx: &Ctx, path: &'p Path) -> Result<(OwnedFd, &'p OsStr)> {
-    let bad = || RootfsError::WrongType {
-        path: path.to_path_buf(),
-        reason: "not a path for a node".into(),
-    };
-    let parent = path.parent().ok_or_else(bad)?;
-    let name = path.file_name().ok_or_else(bad)?;
-    precheck(ctx, "device", path, Kind::Device, false)?;
-    let dir = ctx
-        .root
-        .mkdir_all(parent, 0o755)
-        .map_err(io_err("create directory for", path))?;
-    let at = landing_of(ctx, dir.as_fd(), path)?.join(name);
-    landing::check(&at, Kind::Device, false, &[]).map_err(|reason| RootfsError::Refused {
-        what: "device",
-        dest: path.to_path_buf(),
-        landing: at,
-        reason,
-    })?;
-    Ok((dir, name))
+/// The parent directory and name of a node's (cleaned) path.
+fn split(path: &Path) -> Result<(&Path, &OsStr)> {
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => Ok((parent, name)),
+        _ => Err(RootfsError::WrongType {
+            path: path.to_path_buf(),
+            reason: "not a path for a node".into(),
+        }),
+    }
+}
+
+/// A directory of the container the runtime makes nodes and links in, opened (created
+/// if missing) inside the root, with where it really lands: each node made in it is
+/// checked by that landing plus its name (never in /proc). /dev is opened once for all
+/// the default nodes and links, a lookup and a landing read instead of four per node:
+/// nothing can move it meanwhile, the container has no process yet.
+pub(super) struct NodeDir {
+    /// The directory, `O_PATH`.
+    pub fd: OwnedFd,
+    /// Its path as config.json writes it, cleaned.
+    path: PathBuf,
+    /// Where it really is inside the rootfs.
+    landing: PathBuf,
+    /// The init is in a user namespace: no mknod.
+    userns: bool,
+}
+
+impl NodeDir {
+    /// Opens the parent directory of `node` (a cleaned path), creating it if missing
+    /// after checking where `node` will land, so nothing is even created inside /proc.
+    pub(super) fn open(ctx: &Ctx, node: &Path) -> Result<NodeDir> {
+        let (parent, _) = split(node)?;
+        let fd = match ctx.root.open_in(parent, libc::O_PATH | libc::O_DIRECTORY) {
+            Ok(fd) => fd,
+            Err(_) => {
+                precheck(ctx, "device", node, Kind::Device, false)?;
+                ctx.root
+                    .mkdir_all(parent, 0o755)
+                    .map_err(io_err("create directory for", node))?
+            }
+        };
+        let landing = landing_of(ctx, fd.as_fd(), node)?;
+        Ok(NodeDir {
+            fd,
+            path: parent.to_path_buf(),
+            landing,
+            userns: ctx.userns,
+        })
+    }
+
+    /// Refuses a node named `name` here if it would land where no node may.
+    pub(super) fn check(&self, name: &OsStr) -> Result<()> {
+        let at = self.landing.join(name);
+        landing::check(&at, Kind::Device, false, &[]).map_err(|reason| RootfsError::Refused {
+            what: "device",
+            dest: self.path.join(name),
+            landing: at,
+            reason,
+        })
+    }
 }
 
 /// True when `st` is exactly the node `d` asks for.
@@ -157,10 +201,10 @@ fn is_node(st: &libc::stat, d: &Device) -> bool {
             || st.st_rdev == libc::makedev(d.major as libc::c_uint, d.minor as libc::c_uint))
 }
 
-/// Creates one node, inside the root whatever symlinks the image holds.
-fn create(ctx: &Ctx, d: &Device) -> Result<()> {
-    let clean = super::landing::clean(&d.path);
-    let (dir, name) = node_dir(ctx, &clean)?;
+/// Creates one node named `name` in `dir`, never following what the image left there.
+fn create(at: &NodeDir, d: &Device, name: &OsStr) -> Result<()> {
+    at.check(name)?;
+    let dir = &at.fd;
     match entry::lstat_at(dir.as_fd(), name).map_err(io_err("stat", &d.path))? {
         None => {}
         // The image's own node, the right one: leave it, as runc does.
@@ -174,7 +218,7 @@ fn create(ctx: &Ctx, d: &Device) -> Result<()> {
         // A symlink, a file, another node: never follow or reuse it; make ours.
         Some(_) => entry::remove(dir.as_fd(), name).map_err(io_err("replace", &d.path))?,
     }
-    if ctx.userns && d.kind != libc::S_IFIFO {
+    if at.userns && d.kind != libc::S_IFIFO {
         return bind_host_node(d, dir.as_fd(), name);
     }
     let c = CString::new(name.as_bytes())

@@ -227,9 +227,10 @@ pub fn prepare_with(
         mount::mount_one(&ctx, i, m)?;
     }
     if devices::needs_dev_setup(mounts) {
-        devices::create_all(&ctx)?;
-        symlinks::setup_ptmx(&ctx)?;
-        symlinks::setup_dev_symlinks(&ctx)?;
+        let dev = devices::NodeDir::open(&ctx, Path::new("/dev/null"))?;
+        devices::create_all(&ctx, &dev)?;
+        symlinks::setup_ptmx(&dev)?;
+        symlinks::setup_dev_symlinks(&dev)?;
     }
     Ok(())
 }
@@ -256,11 +257,12 @@ pub fn finalize(opts: &RootfsOptions) -> std::result::Result<(), RootfsError> {
     {
         masked::readonly_path(&root, Path::new(p))?;
     }
+    let mut null = masked::DevNull::new();
     for p in linux
         .and_then(|l| l.masked_paths().as_deref())
         .unwrap_or(&[])
     {
-        masked::mask_path(&root, Path::new(p))?;
+        masked::mask_path(&root, Path::new(p), &mut null)?;
     }
     if mount::dev_wants_readonly(spec.mounts().as_deref().unwrap_or(&[])) {
         masked::remount_readonly(&root, Path::new("/dev"))?;

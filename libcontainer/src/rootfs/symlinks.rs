@@ -4,11 +4,10 @@
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use super::devices::node_dir;
-use super::{entry, io_err, Ctx, Result};
+use super::devices::NodeDir;
+use super::{entry, io_err, Result};
 
 /// `(target, link)` pairs every container's /dev gets.
 const DEV_LINKS: [(&str, &str); 4] = [
@@ -18,17 +17,18 @@ const DEV_LINKS: [(&str, &str); 4] = [
     ("/proc/self/fd/2", "stderr"),
 ];
 
-/// Creates `/dev/name -> target`; an existing entry is left alone, as runc does.
-fn link(ctx: &Ctx, target: &str, name: &str) -> Result<()> {
+/// Creates `/dev/name -> target` in `dev` (the container's /dev); an existing entry is
+/// left alone, as runc does.
+fn link(dev: &NodeDir, target: &str, name: &str) -> Result<()> {
     let path = Path::new("/dev").join(name);
-    let (dev, n) = node_dir(ctx, &path)?;
-    let (Ok(t), Ok(n)) = (CString::new(target), CString::new(n.as_bytes())) else {
+    dev.check(name.as_ref())?;
+    let (Ok(t), Ok(n)) = (CString::new(target), CString::new(name.as_bytes())) else {
         return Err(io_err("symlink", &path)(io::Error::from_raw_os_error(
             libc::EINVAL,
         )));
     };
     // SAFETY: `dev` is a directory fd; both strings are NUL-terminated; `n` is one component.
-    if unsafe { libc::symlinkat(t.as_ptr(), dev.as_raw_fd(), n.as_ptr()) } != 0 {
+    if unsafe { libc::symlinkat(t.as_ptr(), dev.fd.as_raw_fd(), n.as_ptr()) } != 0 {
         let e = io::Error::last_os_error();
         if e.raw_os_error() != Some(libc::EEXIST) {
             return Err(io_err("symlink", &path)(e));
@@ -39,24 +39,24 @@ fn link(ctx: &Ctx, target: &str, name: &str) -> Result<()> {
 
 /// /dev/fd, /dev/stdin, /dev/stdout, /dev/stderr, and /dev/core when the host has
 /// /proc/kcore.
-pub(super) fn setup_dev_symlinks(ctx: &Ctx) -> Result<()> {
+pub(super) fn setup_dev_symlinks(dev: &NodeDir) -> Result<()> {
     for (target, name) in DEV_LINKS {
-        link(ctx, target, name)?;
+        link(dev, target, name)?;
     }
     if Path::new("/proc/kcore").exists() {
-        link(ctx, "/proc/kcore", "core")?;
+        link(dev, "/proc/kcore", "core")?;
     }
     Ok(())
 }
 
 /// /dev/ptmx -> pts/ptmx, replacing any node there, so the devpts instance of the
 /// container (newinstance) is the one used.
-pub(super) fn setup_ptmx(ctx: &Ctx) -> Result<()> {
+pub(super) fn setup_ptmx(dev: &NodeDir) -> Result<()> {
     let path = Path::new("/dev/ptmx");
-    let (dev, name) = node_dir(ctx, path)?;
-    match entry::remove(dev.as_fd(), name) {
+    dev.check("ptmx".as_ref())?;
+    match entry::remove(dev.fd.as_fd(), "ptmx".as_ref()) {
         Err(e) if e.raw_os_error() != Some(libc::ENOENT) => return Err(io_err("remove", path)(e)),
         _ => {}
     }
-    link(ctx, "pts/ptmx", "ptmx")
+    link(dev, "pts/ptmx", "ptmx")
 }

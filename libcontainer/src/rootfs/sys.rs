@@ -21,6 +21,13 @@ fn check(r: libc::c_long) -> io::Result<libc::c_long> {
     }
 }
 
+/// `mkdirat(2)` of one name in `dir`.
+pub(super) fn mkdir_at(dir: BorrowedFd<'_>, name: &Path, mode: libc::mode_t) -> io::Result<()> {
+    let c = cstr(name.as_os_str().as_bytes())?;
+    // SAFETY: `dir` is a directory fd and `c` NUL-terminated.
+    check(unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), mode) }.into()).map(drop)
+}
+
 /// `mount(2)`; `target` is usually `rootdir::fd_path(fd)` of an `O_PATH` fd.
 pub(super) fn mount(
     source: Option<&Path>,

@@ -88,8 +88,27 @@ pub(super) fn precheck(
     kind: Kind,
     is_dir: bool,
 ) -> Result<()> {
+    precheck_from(ctx, what, dest, kind, is_dir, false).map(drop)
+}
+
+/// [`precheck`]; `missing`: the caller already found that `dest` does not resolve, so
+/// the walk starts at its parent. Returns the deepest existing ancestor when only the
+/// last component of `dest` is missing, with that component's name.
+fn precheck_from(
+    ctx: &Ctx,
+    what: &'static str,
+    dest: &Path,
+    kind: Kind,
+    is_dir: bool,
+    missing: bool,
+) -> Result<Option<(OwnedFd, PathBuf)>> {
     let rel = crate::rootdir::relative(dest);
     let mut ancestor = rel.clone();
+    if missing && !ancestor.pop() {
+        return Err(io_err("open", dest)(io::Error::from_raw_os_error(
+            libc::ENOENT,
+        )));
+    }
     let fd = loop {
         match ctx.root.open_path(&ancestor) {
             Ok(fd) => break fd,
@@ -98,10 +117,11 @@ pub(super) fn precheck(
         }
     };
     if ancestor == rel {
-        return Ok(());
+        return Ok(None);
     }
+    let rest = rel.strip_prefix(&ancestor).unwrap_or(&rel).to_path_buf();
     let mut at = landing_of(ctx, fd.as_fd(), dest)?;
-    for c in rel.strip_prefix(&ancestor).unwrap_or(&rel).components() {
+    for c in rest.components() {
         match c {
             Component::ParentDir => {
                 at.pop();
@@ -115,7 +135,12 @@ pub(super) fn precheck(
         dest: dest.to_path_buf(),
         landing: at,
         reason,
-    })
+    })?;
+    let one_name = matches!(
+        rest.components().collect::<Vec<_>>()[..],
+        [Component::Normal(_)]
+    );
+    Ok(one_name.then_some((fd, rest)))
 }
 
 /// procfs and sysfs only on an ordinary directory: never on a file, nor on a symlink
@@ -151,11 +176,19 @@ pub(super) fn open_dir_target(ctx: &Ctx, dest: &Path, kind: Kind) -> Result<Owne
         check_landing(ctx, "mount", dest, fd.as_fd(), kind, true)?;
         return Ok(fd);
     }
-    precheck(ctx, "mount", dest, kind, true)?;
-    let fd = ctx
-        .root
-        .mkdir_all(dest, 0o755)
-        .map_err(io_err("create mount point", dest))?;
+    let fd = match precheck_from(ctx, "mount", dest, kind, true, true)? {
+        // Only the last name is missing (/dev/pts in a fresh /dev): made in the parent
+        // just opened and checked, then resolved from the root again, as mkdir_all
+        // does. Anything else (a dangling link there) goes through mkdir_all.
+        Some((parent, name)) if sys::mkdir_at(parent.as_fd(), &name, 0o755).is_ok() => ctx
+            .root
+            .open_in(dest, libc::O_PATH | libc::O_DIRECTORY)
+            .map_err(io_err("open mount point", dest))?,
+        _ => ctx
+            .root
+            .mkdir_all(dest, 0o755)
+            .map_err(io_err("create mount point", dest))?,
+    };
     // mkdir_all opens with O_DIRECTORY, but check again: this is the security boundary.
     let st = sys::fstat(fd.as_fd()).map_err(io_err("stat mount point", dest))?;
     check_landing(ctx, "mount", dest, fd.as_fd(), kind, sys::is_dir(&st))?;

@@ -54,7 +54,8 @@ pub fn has_effective_cap(cap: u32) -> bool {
 /// Whether this process is in the initial user namespace (its uid map is the identity
 /// over every id).
 pub fn in_initial_userns() -> bool {
-    std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| is_identity_map(&m))
+    crate::rootdir::read_text(std::path::Path::new("/proc/self/uid_map"))
+        .is_ok_and(|m| is_identity_map(&m))
 }
 
 fn is_identity_map(text: &str) -> bool {

@@ -66,7 +66,9 @@ pub fn parse(text: &str) -> Vec<MountInfo> {
 
 /// Reads and parses the calling process's mountinfo.
 pub fn read() -> std::io::Result<Vec<MountInfo>> {
-    Ok(parse(&std::fs::read_to_string("/proc/self/mountinfo")?))
+    Ok(parse(&crate::rootdir::read_text(std::path::Path::new(
+        "/proc/self/mountinfo",
+    ))?))
 }
 
 #[cfg(test)]

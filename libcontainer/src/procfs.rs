@@ -95,9 +95,10 @@ impl ProcHandle {
     /// Reads a whole file below this procfs.
     pub fn read(&self, rel: &str) -> io::Result<String> {
         let fd = self.open_file(rel, libc::O_RDONLY)?;
-        let mut s = String::new();
-        std::fs::File::from(fd).read_to_string(&mut s)?;
-        Ok(s)
+        // Plain reads: procfs files say size 0, so read_to_string's size hint (a statx
+        // and an lseek per file) buys nothing.
+        let bytes = crate::rootdir::read_all(&std::fs::File::from(fd))?;
+        String::from_utf8(bytes).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))
     }
 
     /// Writes `data` to a file below this procfs in one `write`.

@@ -273,6 +273,14 @@ pub fn read_all(f: &std::fs::File) -> io::Result<Vec<u8>> {
     }
 }
 
+/// Reads a whole file whose size the kernel does not know ahead (procfs, cgroupfs)
+/// with plain 4 KiB reads ([`read_all`]), where `fs::read_to_string` would ask its
+/// size and then read in 32-byte steps doubling: 2 reads of mountinfo instead of 9.
+pub fn read_text(path: &Path) -> io::Result<String> {
+    let f = std::fs::File::open(path)?;
+    String::from_utf8(read_all(&f)?).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

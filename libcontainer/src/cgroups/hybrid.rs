@@ -36,19 +36,21 @@ impl Hybrid {
     pub(crate) fn split(&self, res: &LinuxResources) -> (LinuxResources, LinuxResources) {
         let mut a = res.clone();
         let mut b = LinuxResources::default();
-        if self.on_v2("memory") {
+        // Each controller is looked up (a read of cgroup.controllers) only when the
+        // spec sets its resources.
+        if a.memory().is_some() && self.on_v2("memory") {
             b.set_memory(a.memory_mut().take());
         }
-        if self.on_v2("pids") {
+        if a.pids().is_some() && self.on_v2("pids") {
             b.set_pids(a.pids_mut().take());
         }
-        if self.on_v2("io") && !self.v1.has("blkio") {
+        if a.block_io().is_some() && self.on_v2("io") && !self.v1.has("blkio") {
             b.set_block_io(a.block_io_mut().take());
         }
-        if self.on_v2("hugetlb") {
+        if a.hugepage_limits().is_some() && self.on_v2("hugetlb") {
             b.set_hugepage_limits(a.hugepage_limits_mut().take());
         }
-        if self.on_v2("rdma") {
+        if a.rdma().is_some() && self.on_v2("rdma") {
             b.set_rdma(a.rdma_mut().take());
         }
         // unified keys only make sense on the unified tree.

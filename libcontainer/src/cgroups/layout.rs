@@ -35,12 +35,17 @@ pub enum Mode {
 pub struct Layout {
     /// Every hierarchy found.
     pub hierarchies: Vec<Hierarchy>,
+    /// Every mount of the namespace as read, cgroup or not (the init of a new
+    /// container reuses them rather than read mountinfo again).
+    pub mounts: Vec<crate::mountinfo::MountInfo>,
 }
 
 impl Layout {
     /// Reads the layout of the calling process's mount namespace.
     pub fn detect() -> std::io::Result<Self> {
-        let layout = parse_mountinfo(&std::fs::read_to_string("/proc/self/mountinfo")?);
+        let layout = parse_mountinfo(&crate::rootdir::read_text(Path::new(
+            "/proc/self/mountinfo",
+        ))?);
         if let Some(base) = layout.base() {
             super::fsat::set_base(&base);
         }
@@ -93,7 +98,8 @@ impl Layout {
 /// Parses mountinfo text into the cgroup layout.
 pub fn parse_mountinfo(text: &str) -> Layout {
     let mut out = Layout::default();
-    for m in crate::mountinfo::parse(text) {
+    let mounts = crate::mountinfo::parse(text);
+    for m in mounts.iter().cloned() {
         let unified = match m.fstype.as_str() {
             "cgroup2" => true,
             "cgroup" => false,
@@ -122,6 +128,7 @@ pub fn parse_mountinfo(text: &str) -> Layout {
             out.hierarchies.push(h);
         }
     }
+    out.mounts = mounts;
     out
 }
 

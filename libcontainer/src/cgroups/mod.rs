@@ -228,10 +228,12 @@ impl Cgroup {
         let own = if path.is_absolute() {
             String::new()
         } else {
-            std::fs::read_to_string("/proc/self/cgroup").map_err(|source| CgroupError::Io {
-                what: "read",
-                path: "/proc/self/cgroup".into(),
-                source,
+            crate::rootdir::read_text(Path::new("/proc/self/cgroup")).map_err(|source| {
+                CgroupError::Io {
+                    what: "read",
+                    path: "/proc/self/cgroup".into(),
+                    source,
+                }
             })?
         };
         let mut cg = Cgroup {
@@ -279,7 +281,7 @@ impl Cgroup {
                 v2::enable_all_controllers(&h.mount, dir);
             }
             if !h.unified && h.controllers.iter().any(|c| c == "cpuset") {
-                v1::cpuset::inherit(dir, &h.mount)?;
+                v1::cpuset::inherit(dir, &h.mount, &self.created)?;
             }
         }
         Ok(())
@@ -313,6 +315,12 @@ impl Cgroup {
     /// Changes the resources of a running container (device rules stay as they are).
     pub fn update(&self, _layout: &Layout, res: &LinuxResources) -> Result<(), CgroupError> {
         self.driver().update(res)
+    }
+
+    /// True when [`Cgroup::plan`] found none of the cgroup's directories: nothing can
+    /// be in it or have frozen it yet.
+    pub fn is_new(&self) -> bool {
+        !self.dirs.is_empty() && self.dirs.iter().all(|d| self.created.contains(d))
     }
 
     /// The PIDs in the cgroup and its sub-cgroups (host PIDs), from the first directory

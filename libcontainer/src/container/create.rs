@@ -131,10 +131,11 @@ impl ContainerBuilder {
         };
         // As runc, before anything is made: a frozen cgroup would hold the init frozen
         // for ever, and one that others' processes are in is shared, with a warning.
-        if cg.is_frozen() {
+        // (A cgroup none of whose directories exists yet is neither.)
+        if !cg.is_new() && cg.is_frozen() {
             return Err(ContainerError::CgroupFrozen.into());
         }
-        let others = cg.pids().len();
+        let others = if cg.is_new() { 0 } else { cg.pids().len() };
         if others > 0 {
             cg.shared = true;
             warnings.push(format!(
@@ -236,6 +237,7 @@ impl ContainerBuilder {
                 .map(|fd| fd.as_ref().map(|fd| fd.as_raw_fd())),
             close_in_init: vec![dir.lock_fd()],
             seccomp,
+            host_mounts: Some(&layout.mounts),
         };
         if !self.detach {
             // As runc's `run`: orphans of the container (and an init that had to be

@@ -107,6 +107,7 @@ fn steps(
         bundle: b,
         no_pivot: opts.no_pivot,
         cgroup_ns: b.namespace(LinuxNamespaceType::Cgroup).is_some(),
+        host_mounts: opts.host_mounts,
     };
     rootfs::prepare_with(&ropts, &idmapped, &proc).map_err(|e| e.to_string())?;
     drop(idmapped);

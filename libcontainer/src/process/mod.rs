@@ -79,6 +79,9 @@ pub struct InitOptions<'a> {
     pub close_in_init: Vec<i32>,
     /// The compiled `linux.seccomp`, loaded by the init.
     pub seccomp: Option<&'a crate::seccomp::Filter>,
+    /// The runtime's mounts as read before the clone, for the init's rootfs set-up
+    /// (`RootfsOptions::host_mounts`); `None`: the init reads them.
+    pub host_mounts: Option<&'a [crate::mountinfo::MountInfo]>,
 }
 
 /// The runtime's callbacks at the points of set-up that need the lifecycle layer.

@@ -110,13 +110,12 @@ fn mount_hierarchy(
 }
 
 /// Binds our own directory of one v1 hierarchy at `name` in the container's fresh
-/// cgroup tmpfs (`tmpfs`, at `dest`), read-only and with the mount's flags. Everything
+/// cgroup tmpfs (`tmpfs`, at `dest`); its flags are set after ([`set_hierarchy_flags`]). Everything
 /// is relative to two fds: the tmpfs, which the runtime has just mounted (no process of
 /// the container exists yet, so nothing in it can be a planted link), and the host's
 /// hierarchies' parent directory (`host_base`, at `base`). No path walk from `/`
 /// through sysfs, whose kernfs lock new network namespaces hold, and no landing check
 /// to read back (`benches/README.md`, 100 creates at once).
-#[allow(clippy::too_many_arguments)]
 fn bind_hierarchy_at(
     tmpfs: &OwnedFd,
     dest: &Path,
@@ -125,7 +124,6 @@ fn bind_hierarchy_at(
     name: &str,
     mi: &MountInfo,
     pc: &str,
-    flags: libc::c_ulong,
 ) -> Result<()> {
     let at = dest.join(name);
     let src = host_dir(mi, pc, &subsystems(&mi.super_options))?;
@@ -143,10 +141,24 @@ fn bind_hierarchy_at(
         }
     }
     let tree = sys::clone_tree_at(host_base.as_fd(), rel).map_err(io_err("open_tree", &src))?;
-    sys::mount_setattr(tree.as_fd(), false, sys::attrs_of(flags), 0, None)
-        .map_err(io_err("set mount attributes of", &at))?;
     sys::move_mount_at(tree.as_fd(), tmpfs.as_fd(), Path::new(name))
         .map_err(io_err("attach cgroup mount at", &at))
+}
+
+/// The bound hierarchies' flags, once for all of them: recursively from the tmpfs,
+/// whose own read-only bit is then cleared again (runc leaves the tmpfs writable).
+/// Two `mount_setattr` calls instead of one per hierarchy, each of which takes the
+/// mount lock every container being set up waits for. No process of the container
+/// exists yet to see the hierarchies before they are read-only.
+fn set_hierarchy_flags(tmpfs: &OwnedFd, dest: &Path, flags: libc::c_ulong) -> Result<()> {
+    let attrs = sys::attrs_of(flags);
+    sys::mount_setattr(tmpfs.as_fd(), true, attrs, 0, None)
+        .map_err(io_err("set mount attributes of the hierarchies in", dest))?;
+    if attrs & libc::MOUNT_ATTR_RDONLY != 0 {
+        sys::mount_setattr(tmpfs.as_fd(), false, 0, libc::MOUNT_ATTR_RDONLY, None)
+            .map_err(io_err("keep writable", dest))?;
+    }
+    Ok(())
 }
 
 /// Creates `name -> target` (for `cpu -> cpu,cpuacct`) in the directory `dir` (at `dest`).
@@ -170,7 +182,7 @@ pub(super) fn mount_cgroup(ctx: &Ctx, m: &Mount, opts: &MountOptions) -> Result<
     let dest = m.destination();
     let infos = &ctx.host_mounts;
     let pc_path = Path::new("/proc/self/cgroup");
-    let pc = std::fs::read_to_string(pc_path).map_err(io_err("read", pc_path))?;
+    let pc = crate::rootdir::read_text(pc_path).map_err(io_err("read", pc_path))?;
     let v1: Vec<&MountInfo> = infos.iter().filter(|i| i.fstype == "cgroup").collect();
     if v1.is_empty() {
         // Pure v2: the cgroup2 mount itself.
@@ -214,6 +226,7 @@ pub(super) fn mount_cgroup(ctx: &Ctx, m: &Mount, opts: &MountOptions) -> Result<
     let hierarchies = infos
         .iter()
         .filter(|i| i.fstype == "cgroup" && i.mount_point.parent() == Some(parent.as_path()));
+    let mut bound = false;
     for mi in hierarchies {
         let Some(name) = mi.mount_point.file_name().and_then(|n| n.to_str()) else {
             continue;
@@ -221,13 +234,17 @@ pub(super) fn mount_cgroup(ctx: &Ctx, m: &Mount, opts: &MountOptions) -> Result<
         if ctx.opts.cgroup_ns {
             mount_hierarchy(ctx, m, opts, &dest.join(name), mi, &pc)?;
         } else {
-            bind_hierarchy_at(&tmpfs, dest, &host_base, &parent, name, mi, &pc, flags)?;
+            bind_hierarchy_at(&tmpfs, dest, &host_base, &parent, name, mi, &pc)?;
+            bound = true;
         }
         if name.contains(',') {
             for part in name.split(',') {
                 symlink_in(&tmpfs, dest, part, name)?;
             }
         }
+    }
+    if bound {
+        set_hierarchy_flags(&tmpfs, dest, flags)?;
     }
     // The tmpfs itself stays writable, as runc leaves it (its hierarchies take `ro`).
     after_mount(ctx, dest, opts)

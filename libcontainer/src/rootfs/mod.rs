@@ -138,6 +138,11 @@ pub struct RootfsOptions<'a> {
     pub no_pivot: bool,
     /// The container has a cgroup namespace of its own.
     pub cgroup_ns: bool,
+    /// The runtime's mounts as the caller read them before the init was cloned (the
+    /// cgroup layout's read): reused instead of a second read of mountinfo, which
+    /// waits for the mount lock every other container being set up holds. `None`:
+    /// read them here.
+    pub host_mounts: Option<&'a [crate::mountinfo::MountInfo]>,
 }
 
 /// What every step of [`prepare`] shares.
@@ -196,7 +201,7 @@ pub fn prepare_with(
     let host_mounts = if bundle.shares_mount_namespace() {
         propagation::read_mountinfo()?
     } else {
-        propagation::prepare_root(bundle)?
+        propagation::prepare_root(bundle, opts.host_mounts)?
     };
     let root = RootfsDir::open(&bundle.rootfs).map_err(io_err("open rootfs", &bundle.rootfs))?;
     let userns = bundle.namespace(LinuxNamespaceType::User).is_some() || in_user_namespace(proc);

@@ -26,8 +26,13 @@ fn rootfs_propagation(bundle: &Bundle) -> Result<Option<libc::c_ulong>, RootfsEr
 /// Sets `/` to rslave (or rootfsPropagation) so our mounts do not reach the host, makes
 /// the rootfs's parent mount private when shared (pivot_root refuses a shared parent),
 /// and bind-mounts the rootfs onto itself so it is a mount point.
-/// Returns the mounts as read after the propagation change, before any mount of ours.
-pub(super) fn prepare_root(bundle: &Bundle) -> Result<Vec<MountInfo>, RootfsError> {
+/// Returns the mounts before any mount of ours: `known` (read by the caller before the
+/// clone) when given and the propagation set is recursive slave or private, which
+/// leaves no mount shared; else read after the propagation change.
+pub(super) fn prepare_root(
+    bundle: &Bundle,
+    known: Option<&[MountInfo]>,
+) -> Result<Vec<MountInfo>, RootfsError> {
     let mut flags = rootfs_propagation(bundle)?.unwrap_or(libc::MS_SLAVE | libc::MS_REC);
     // An unbindable rootfs could not be bound onto itself: private until the pivot,
     // unbindable after it ([`finalize_root`]), as crun does.
@@ -36,8 +41,15 @@ pub(super) fn prepare_root(bundle: &Bundle) -> Result<Vec<MountInfo>, RootfsErro
     }
     let slash = Path::new("/");
     sys::mount(None, slash, None, flags, None).map_err(io_err("set propagation of", slash))?;
-    let host = read_mountinfo()?;
-    make_parent_private(&bundle.rootfs, &host)?;
+    let none_shared = flags & libc::MS_REC != 0 && flags & (libc::MS_SLAVE | libc::MS_PRIVATE) != 0;
+    let host = match known {
+        Some(k) if none_shared => k.to_vec(),
+        _ => {
+            let host = read_mountinfo()?;
+            make_parent_private(&bundle.rootfs, &host)?;
+            host
+        }
+    };
     let r = &bundle.rootfs;
     sys::mount(Some(r), r, Some("bind"), libc::MS_BIND | libc::MS_REC, None)
         .map_err(io_err("bind rootfs", r))?;
@@ -57,7 +69,7 @@ pub(super) fn finalize_root(bundle: &Bundle) -> Result<(), RootfsError> {
 pub(super) fn read_mountinfo() -> Result<Vec<MountInfo>, RootfsError> {
     let p = Path::new("/proc/self/mountinfo");
     Ok(crate::mountinfo::parse(
-        &std::fs::read_to_string(p).map_err(io_err("read", p))?,
+        &crate::rootdir::read_text(p).map_err(io_err("read", p))?,
     ))
 }
 

@@ -112,6 +112,7 @@ fn run_full(no_pivot: bool) {
             bundle: &tb.bundle,
             no_pivot,
             cgroup_ns: false,
+            host_mounts: None,
         };
         prepare(&opts).map_err(|e| format!("prepare: {e}"))?;
         nothing_mounted_under(&outside)?;

@@ -40,6 +40,7 @@ fn mount_mappings_shift_owners() {
             bundle: &tb.bundle,
             no_pivot: false,
             cgroup_ns: false,
+            host_mounts: None,
         };
         prepare_with(
             &opts,
@@ -84,6 +85,7 @@ fn parent_prepared_mount_attaches_inside_user_namespace() {
             bundle: &tb.bundle,
             no_pivot: false,
             cgroup_ns: false,
+            host_mounts: None,
         };
         prepare_with(
             &opts,

@@ -240,6 +240,7 @@ fn missing_bind_source_is_named() {
             bundle: &tb.bundle,
             no_pivot: false,
             cgroup_ns: false,
+            host_mounts: None,
         };
         match prepare(&opts) {
             Err(e @ super::RootfsError::MissingSource { .. }) => ensure(
@@ -262,6 +263,7 @@ fn bad_rootfs_propagation_is_refused() {
         bundle: &tb.bundle,
         no_pivot: false,
         cgroup_ns: false,
+        host_mounts: None,
     })
     .unwrap_err();
     assert!(err.to_string().contains("sideways"), "{err}");

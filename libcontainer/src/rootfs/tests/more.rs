@@ -25,6 +25,7 @@ pub(super) fn prepare_in_child(
             bundle: &tb.bundle,
             no_pivot: false,
             cgroup_ns: false,
+            host_mounts: None,
         }))
     })
 }
@@ -42,6 +43,7 @@ fn cgroup_namespace_mounts_each_hierarchy() {
             bundle: &tb.bundle,
             no_pivot: false,
             cgroup_ns: true,
+            host_mounts: None,
         };
         prepare(&opts).map_err(|e| format!("prepare: {e}"))?;
         pivot(&opts).map_err(|e| format!("pivot: {e}"))?;
@@ -71,6 +73,7 @@ fn readonly_dev_and_shared_root() {
             bundle: &tb.bundle,
             no_pivot: false,
             cgroup_ns: false,
+            host_mounts: None,
         };
         prepare(&opts).map_err(|e| format!("prepare: {e}"))?;
         pivot(&opts).map_err(|e| format!("pivot: {e}"))?;

@@ -25,6 +25,7 @@ fn run_and_check(tb: &TestBundle) -> Result<(), String> {
         bundle: &tb.bundle,
         no_pivot: false,
         cgroup_ns: false,
+        host_mounts: None,
     };
     prepare(&opts).map_err(|e| format!("prepare: {e}"))?;
     pivot(&opts).map_err(|e| format!("pivot: {e}"))?;

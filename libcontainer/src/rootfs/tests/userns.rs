@@ -28,6 +28,7 @@ fn user_namespace_spec() {
             bundle: &tb.bundle,
             no_pivot: false,
             cgroup_ns: false,
+            host_mounts: None,
         };
         prepare(&opts).map_err(|e| format!("prepare: {e}"))?;
         pivot(&opts).map_err(|e| format!("pivot: {e}"))?;
@@ -64,6 +65,7 @@ fn idmap_inside_user_namespace_is_a_clear_error() {
             bundle: &tb.bundle,
             no_pivot: false,
             cgroup_ns: false,
+            host_mounts: None,
         };
         match prepare(&opts) {
             Err(e @ crate::rootfs::RootfsError::Unsupported { .. }) => {

@@ -11,7 +11,11 @@
 //!   touch reads the bytes back from the page cache, a minor fault). The RELRO range,
 //!   read-only now but written by relocation at start, is never dropped: that would
 //!   lose the relocations; nor is any page a segment shares with another;
-//! - the heap's free pages, returned to the kernel (`malloc_trim`).
+//! - the heap's free pages, returned to the kernel (`malloc_trim`);
+//! - the stack below the waiting frame: the dead frames of set-up (the rootfs code
+//!   nests deep, ~80 KB), pages the init copied from the runtime's when it wrote them,
+//!   charged to the container's memory cgroup until the container's process replaces
+//!   the init (`MADV_DONTNEED`: they read back as zeros if the stack grows again).
 
 /// A segment of a loaded object, as its program header says, at its load address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +129,28 @@ pub(super) fn give_back() {
     unsafe {
         libc::malloc_trim(0);
     }
+    drop_dead_stack(page);
+}
+
+/// How far below the waiting frame the stack is dropped: deeper than set-up goes (the
+/// init's whole stack mapping is ~130 KB).
+const DEAD_STACK: usize = 256 << 10;
+
+/// Drops the stack pages below this frame (minus two pages of margin for the
+/// `madvise` call itself). The range may begin below the stack's mapping: nothing else
+/// is mapped there (the kernel keeps a 1 MB guard gap below a stack, and mmap's base
+/// lies the stack limit, at least 128 MB, below its top), and `madvise` skips the
+/// unmapped part (ENOMEM, ignored).
+#[inline(never)]
+fn drop_dead_stack(page: usize) {
+    let here = 0u8;
+    let top = (std::ptr::addr_of!(here) as usize & !(page - 1)).saturating_sub(2 * page);
+    let low = top.saturating_sub(DEAD_STACK);
+    if low < top {
+        // SAFETY: every live frame is above `top` (this one and the wrapper's, which
+        // are far smaller than the margin); below it only dead frames or nothing.
+        unsafe { libc::madvise(low as *mut libc::c_void, top - low, libc::MADV_DONTNEED) };
+    }
 }
 
 #[cfg(test)]
@@ -159,6 +185,44 @@ mod tests {
     fn this_process_has_read_only_segments() {
         let (ro, _) = loaded_segments();
         assert!(!ro.is_empty());
+    }
+
+    fn rss_anon_kib() -> u64 {
+        std::fs::read_to_string("/proc/self/status")
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("RssAnon:"))
+            .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+            .unwrap()
+    }
+
+    #[inline(never)]
+    fn deep_frame() -> u64 {
+        let mut buf = [1u8; 192 << 10];
+        std::hint::black_box(&mut buf);
+        buf.iter().map(|&b| b as u64).sum()
+    }
+
+    #[test]
+    fn dead_stack_pages_are_dropped_and_live_ones_kept() {
+        // In a child, on this test thread's own 2 MB stack (the range dropped lies
+        // inside it); a 192 KB frame leaves dead pages below this one.
+        crate::test_support::in_child(|| {
+            let live = std::hint::black_box([7u8; 4096]);
+            if deep_frame() != 192 << 10 {
+                return Err("deep frame".into());
+            }
+            let before = rss_anon_kib();
+            drop_dead_stack(4096);
+            let after = rss_anon_kib();
+            if after + 128 > before {
+                return Err(format!("RssAnon {before} kB -> {after} kB"));
+            }
+            if live.iter().any(|&b| b != 7) {
+                return Err("a live frame lost its data".into());
+            }
+            Ok(())
+        });
     }
 
     #[test]

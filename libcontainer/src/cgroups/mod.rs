@@ -29,6 +29,13 @@ mod watch;
 
 pub use driver::Driver;
 pub use fsat::release as release_cached_fds;
+
+/// Reaches cgroup files below the usual mount place, `/sys/fs/cgroup`, from one fd of
+/// it rather than from `/` ([`fsat`]), for commands that read many cgroups without
+/// asking for the layout first (`list` reads a freezer state per container).
+pub fn use_usual_base() {
+    fsat::set_base(std::path::Path::new("/sys/fs/cgroup"));
+}
 pub use join::SelfJoin;
 pub use layout::{Hierarchy, Layout, Mode};
 pub use oom::OomWatch;

@@ -379,8 +379,10 @@ impl Container {
             .flatten()
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
-        // One procfs handle for every container's liveness check.
+        // One procfs handle for every container's liveness check, and one fd of the
+        // cgroup mounts for every freezer state.
         let proc = crate::procfs::ProcHandle::open().ok();
+        crate::cgroups::use_usual_base();
         let one = |name: &String| -> Option<ContainerState> {
             // Not `Container::load`: its stat of the directory is one system call in
             // ~15 per container; a missing state file (or a stray file in the root)

@@ -28,9 +28,19 @@ pub fn derive(dir: &Path, st: &StateFile) -> Status {
 /// [`derive`] through a procfs handle the caller holds, if it could open one.
 pub fn derive_in(proc: Option<&ProcHandle>, dir: &Path, st: &StateFile) -> Status {
     match proc {
-        Some(p) => status_of(dir, st, live_init_in(p, st).is_some()),
+        Some(p) => status_of(dir, st, init_alive(p, st)),
         None => derive(dir, st),
     }
+}
+
+/// True while the init is the process `create` started (same start time, not a
+/// zombie), as [`live_init_in`] checks it but without a pidfd: a status that is only
+/// printed (`list`) acts on nothing, and the pidfd was two more calls per container.
+fn init_alive(proc: &ProcHandle, st: &StateFile) -> bool {
+    st.pid > 0
+        && proc
+            .stat(st.pid)
+            .is_ok_and(|s| s.start_time == st.init_start_time && s.state != 'Z' && s.state != 'X')
 }
 
 /// The status and, while the init lives, a verified pidfd for it: commands that act on

@@ -52,9 +52,7 @@ impl Pidfd {
         };
         // Checked after opening: if it matches now, the pidfd names that process.
         match proc.stat(pid) {
-            Ok(st) if st.start_time == start_time && st.state != 'Z' && st.state != 'X' => {
-                Ok(Some(fd))
-            }
+            Ok(st) if st.is_alive_since(start_time) => Ok(Some(fd)),
             Ok(_) => Ok(None),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),

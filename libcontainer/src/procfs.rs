@@ -97,8 +97,7 @@ impl ProcHandle {
         let fd = self.open_file(rel, libc::O_RDONLY)?;
         // Plain reads: procfs files say size 0, so read_to_string's size hint (a statx
         // and an lseek per file) buys nothing.
-        let bytes = crate::rootdir::read_all(&std::fs::File::from(fd))?;
-        String::from_utf8(bytes).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))
+        crate::rootdir::read_all_text(&std::fs::File::from(fd))
     }
 
     /// Writes `data` to a file below this procfs in one `write`.
@@ -142,6 +141,14 @@ pub struct ProcStat {
     pub state: char,
     /// Start time in clock ticks since boot; with the PID it names a process uniquely.
     pub start_time: u64,
+}
+
+impl ProcStat {
+    /// True when this is the process that started at `start_time` and it has not
+    /// exited (a zombie or dead task is gone for a container's purposes).
+    pub fn is_alive_since(&self, start_time: u64) -> bool {
+        self.start_time == start_time && self.state != 'Z' && self.state != 'X'
+    }
 }
 
 /// Parses `/proc/<pid>/stat`; the command name may contain spaces and parentheses, so
@@ -191,6 +198,13 @@ mod tests {
         let st = parse_stat(line).unwrap();
         assert_eq!(st.state, 'S');
         assert_eq!(st.start_time, 12345);
+        assert!(st.is_alive_since(12345));
+        assert!(
+            !st.is_alive_since(12346),
+            "another process with the same PID"
+        );
+        let zombie = ProcStat { state: 'Z', ..st };
+        assert!(!zombie.is_alive_since(12345));
     }
 
     #[test]

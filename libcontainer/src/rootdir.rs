@@ -277,8 +277,12 @@ pub fn read_all(f: &std::fs::File) -> io::Result<Vec<u8>> {
 /// with plain 4 KiB reads ([`read_all`]), where `fs::read_to_string` would ask its
 /// size and then read in 32-byte steps doubling: 2 reads of mountinfo instead of 9.
 pub fn read_text(path: &Path) -> io::Result<String> {
-    let f = std::fs::File::open(path)?;
-    String::from_utf8(read_all(&f)?).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))
+    read_all_text(&std::fs::File::open(path)?)
+}
+
+/// [`read_all`] of an open file, as UTF-8 text.
+pub fn read_all_text(f: &std::fs::File) -> io::Result<String> {
+    String::from_utf8(read_all(f)?).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))
 }
 
 #[cfg(test)]

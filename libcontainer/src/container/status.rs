@@ -40,7 +40,7 @@ fn init_alive(proc: &ProcHandle, st: &StateFile) -> bool {
     st.pid > 0
         && proc
             .stat(st.pid)
-            .is_ok_and(|s| s.start_time == st.init_start_time && s.state != 'Z' && s.state != 'X')
+            .is_ok_and(|s| s.is_alive_since(st.init_start_time))
 }
 
 /// The status and, while the init lives, a verified pidfd for it: commands that act on
